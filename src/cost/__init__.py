@@ -1,0 +1,1 @@
+"""JIT compilation, runtime measurement and the static cost model: not built yet."""

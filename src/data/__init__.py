@@ -1,0 +1,2 @@
+"""Data: the FPCore corpus; later trajectory schemas, BwdGenerator and the self-play
+DataModule (see ../shared/DESIGN.md)."""

@@ -1,0 +1,57 @@
+"""The reference evaluator: what an expression means, computed with numpy.
+
+Vectorized over arrays of inputs; each distinct node of the DAG is computed once and
+freed as soon as its last user is done. ``dtype=np.float32`` gives the float32 semantics
+every kernel must reproduce; ``dtype=np.float64`` evaluates the same expression (same
+float32 constants) in double precision, as an oracle for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .expr import CONST, VAR, Expr, postorder
+from .ops import OPS
+
+
+def evaluate(
+    expr: Expr,
+    inputs: Mapping[str, ArrayLike],
+    dtype: DTypeLike = np.float32,
+) -> np.ndarray:
+    """Evaluate ``expr`` with each variable bound to an array (or scalar) of inputs.
+
+    Inputs are cast to ``dtype`` and broadcast together; the result has their broadcast
+    shape. Booleans come out as 0.0 / 1.0. Floating-point exceptions give inf/NaN, as in
+    a kernel, without warnings. Raises KeyError naming a variable that has no input.
+    """
+    dtype = np.dtype(dtype)
+    missing = sorted(expr.variables - inputs.keys())
+    if missing:
+        raise KeyError(f"no input for variable(s): {', '.join(missing)}")
+    arrays = {name: np.asarray(inputs[name], dtype=dtype) for name in expr.variables}
+    shape = np.broadcast_shapes(*(a.shape for a in arrays.values())) if arrays else ()
+    order = postorder(expr)
+    uses = {node: 0 for node in order}
+    for node in order:
+        for child in node.args:
+            uses[child] += 1
+    values: dict[Expr, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for node in order:
+            if node.op == VAR:
+                values[node] = arrays[node.name]
+            elif node.op == CONST:
+                values[node] = np.asarray(node.value, dtype=dtype)
+            else:
+                values[node] = np.asarray(
+                    OPS[node.op].ref(*(values[c] for c in node.args)), dtype=dtype
+                )
+                for child in node.args:
+                    uses[child] -= 1
+                    if uses[child] == 0:
+                        del values[child]
+    return np.broadcast_to(values[expr], shape).copy()

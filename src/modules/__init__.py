@@ -1,0 +1,1 @@
+"""The actor (ExprNnue) and critic (causal transformer) modules: not built yet."""

@@ -1,0 +1,1 @@
+"""Rule table, e-graph environment and trajectory runner: not built yet."""
