@@ -36,7 +36,6 @@ NAMED_CONSTANTS = {"PI": math.pi, "pi": math.pi, "E": math.e, **SPECIAL_VALUES}
 
 _CALLS = call_table(lambda spec: (spec.name, spec.fpcore))
 _BINARY = {spec.infix.symbol: spec for spec in OPS.values() if spec.infix.form == "binary"}
-_PREFIX = {spec.infix.symbol: spec for spec in OPS.values() if spec.infix.form == "prefix"}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from .evaluate import evaluate
 from .expr import VAR, Expr
 from .numbers import FLT_MAX, f32_step, to_f32
 
-_BOUND_OPS = ("lt", "le", "gt", "ge", "eq")
+# The comparisons that bound a variable, each with its mirror image (a < b is b > a).
 _FLIPPED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq"}
 
 
@@ -111,7 +111,7 @@ def ranges_from_pre(
     """
     bounds = {a: _Bounds() for a in args}
     for test in _conjuncts(pre) if pre is not None else []:
-        if test.op not in _BOUND_OPS:
+        if test.op not in _FLIPPED:
             continue
         for subject, other, relation in (
             (test.args[0], test.args[1], test.op),
