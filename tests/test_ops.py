@@ -9,6 +9,7 @@ import pytest
 
 from src.expr import BOOL, OPS, apply, const, evaluate, var
 from src.expr.calls import LOWERINGS
+from src.expr.numbers import nearest_f32
 
 REQUIRED = [
     "add",
@@ -211,3 +212,27 @@ def test_evaluator_broadcasts_and_reports_missing_inputs():
     assert evaluate(const(2), {}).shape == ()
     with pytest.raises(KeyError, match="y"):
         evaluate(e, {"x": 1.0})
+
+
+def test_float32_fma_is_rounded_once():
+    """Products of two 13-bit odd mantissas often fall exactly halfway between two
+    float32s; a tiny addend then decides the rounding, which a float64 sum (rounded, then
+    rounded again to float32) would lose. Wide random triples cover the rest."""
+    rng = np.random.default_rng(3)
+    n = 4000
+    mantissas = rng.integers(2**12, 2**13, (2, n)) | 1
+    a, b = (m * 2.0 ** rng.integers(-20, 20, n) for m in mantissas)
+    tiny = rng.choice([-1, 1], n) * 2.0 ** rng.integers(-100, -60, n)
+    wide = [rng.uniform(1, 2, n) * 2.0 ** rng.integers(-30, 30, n) for _ in range(3)]
+    a, b, c = (
+        np.concatenate(v).astype(np.float32)
+        for v in ((a, wide[0]), (b, wide[1]), (tiny * a * b, wide[2]))
+    )
+    got = OPS["fma"].ref(a, b, c)
+    exact = [
+        Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z))
+        for x, y, z in zip(a, b, c, strict=True)
+    ]
+    want = np.array([nearest_f32(float(e), lambda e=e: e) for e in exact], dtype=np.float32)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
+from collections.abc import Callable
 
 from .errors import ParseError
 from .fpcore import KernelError, print_fpcore
 from .infix import print_infix
-from .inputs import SYNTAXES, read_kernel_file, read_kernels
+from .inputs import SYNTAXES, InputError, load_input
 from .kernel import Kernel
 from .numbers import format_f32
 
@@ -54,24 +53,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _looks_like_path(text: str) -> bool:
-    return not any(c.isspace() or c in "()" for c in text) and (
-        os.sep in text or text.endswith((".fpcore", ".txt", ".sexpr"))
-    )
-
-
-def _load(arg: str, syntax: str) -> list[Kernel | KernelError]:
-    path = Path(arg)
-    if path.is_file():
-        try:
-            return read_kernel_file(path, syntax)
-        except (OSError, UnicodeDecodeError) as error:
-            raise SystemExit(f"error: cannot read {arg}: {error}") from None
-    if _looks_like_path(arg):
-        raise SystemExit(f"error: no such file: {arg}")
-    return read_kernels(arg, None, syntax)
-
-
 def _report(kernel: Kernel, text: str) -> dict:
     return {
         "name": kernel.name,
@@ -105,7 +86,11 @@ def _show(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
-    results = _load(args.input, args.syntax)
+    try:
+        results = load_input(args.input, args.syntax)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     reports: list[dict] = []
     failed = False
     for item in results:
@@ -129,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def run() -> None:
-    """Console entry: exits with main's status; a closed pipe (``| head``) is not an error."""
+def run(entry: Callable[[], int] = main) -> None:
+    """Console entry: exits with ``entry``'s status; a closed pipe (``| head``) is not an
+    error."""
     try:
-        sys.exit(main())
+        sys.exit(entry())
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)

@@ -9,6 +9,7 @@ skipped). With ``syntax="auto"`` each piece decides for itself: text starting wi
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from .sexpr import parse_sexpr
 SYNTAXES = ("auto", "fpcore", "sexpr", "infix")
 _SEXPR_HEAD = re.compile(r"\(\s*([^\s()\[\]\";]+)[\s)]")
 _FPCORE_START = re.compile(r"(?:\s|;[^\n]*\n)*\(\s*FPCore[\s(]")
+
+
+class InputError(ValueError):
+    """A command-line input that names a file which cannot be read."""
 
 
 def detect_syntax(text: str) -> str:
@@ -84,3 +89,24 @@ def read_kernel_file(path: Path, syntax: str = "auto") -> list[Kernel | KernelEr
     """Every kernel in the file at ``path`` (UTF-8). Raises OSError or
     UnicodeDecodeError if it cannot be read."""
     return read_kernels(path.read_text(encoding="utf-8"), str(path), syntax)
+
+
+def _looks_like_path(text: str) -> bool:
+    return not any(c.isspace() or c in "()" for c in text) and (
+        os.sep in text or text.endswith((".fpcore", ".txt", ".sexpr"))
+    )
+
+
+def load_input(arg: str, syntax: str = "auto") -> list[Kernel | KernelError]:
+    """The kernels of a command-line argument: a file if one exists at ``arg``, else the
+    text itself. Raises InputError for a file that cannot be read, or text that can only
+    have meant a file (``kernels/missing.fpcore``)."""
+    path = Path(arg)
+    if path.is_file():
+        try:
+            return read_kernel_file(path, syntax)
+        except (OSError, UnicodeDecodeError) as error:
+            raise InputError(f"cannot read {arg}: {error}") from None
+    if _looks_like_path(arg):
+        raise InputError(f"no such file: {arg}")
+    return read_kernels(arg, None, syntax)

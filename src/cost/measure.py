@@ -1,0 +1,173 @@
+"""Measured cost: nanoseconds per element of an expression's compiled kernel.
+
+``CostMeter.measure`` compiles the expression (cached), runs it on seeded inputs sampled
+from each variable's range, warms up, then times ``groups`` groups of back-to-back calls
+in native code, each group after the machine is quiet (``quiet.py``). A group's fastest
+call is its estimate; the cost is the smallest estimate (noise only ever adds time) and
+the spread is the range of the estimates relative to it. The timer's own overhead
+(measured once, on an empty kernel) is subtracted. Outputs that are inf or NaN on the
+sampled inputs are counted in the result, never dropped.
+
+Costs are cached in memory and, when a path is given, in an SQLite file keyed by the
+expression's text, its variables' ranges, the measurement settings and the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+import llvmlite
+import numpy as np
+
+from src.config import PROJECT_ROOT, conf_group, settings_from_config
+from src.expr import Expr, VarRange, const, parse_sexpr
+from src.expr.sampling import sample_inputs
+from src.expr.settings import default_range, log_uniform_ratio
+
+from .cost_cache import CostCache
+from .jit import BoundCall, Jit, default_jit, host_description
+from .quiet import QuietGate
+from .records import Measurement
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    elements: int
+    seed: int
+    warmup_calls: int
+    groups: int
+    group_ms: float
+    min_calls: int
+    max_calls: int
+    timer_calls: int
+    quiet_probe: str
+    quiet_probe_calls: int
+    quiet_tolerance: float
+    quiet_wait_ms: float
+    quiet_max_wait_ms: float
+
+    def __post_init__(self) -> None:
+        for key in ("elements", "groups", "min_calls", "timer_calls", "quiet_probe_calls"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"cost.measure.{key} must be at least 1")
+        if self.max_calls < self.min_calls:
+            raise ValueError("cost.measure.max_calls must be at least min_calls")
+
+
+def _settle(samples: np.ndarray, overhead_ns: float, elements: int) -> float:
+    return max(float(samples.min()) - overhead_ns, 0.0) / elements
+
+
+class CostMeter:
+    """Measures expressions with one ``Jit`` and one set of settings, with caches."""
+
+    def __init__(
+        self,
+        jit: Jit | None = None,
+        settings: MeasureSettings | None = None,
+        cache_path: Path | None = None,
+    ) -> None:
+        self.jit = jit or default_jit()
+        self.settings = settings or default_measure_settings()
+        self._memory: dict[str, Measurement] = {}
+        self._disk = CostCache(cache_path) if cache_path is not None else None
+        self.timer_overhead_ns = self._timer_overhead()
+        s = self.settings
+        probe = parse_sexpr(s.quiet_probe)
+        self.gate = QuietGate(
+            self.bind(probe, {v: default_range() for v in probe.variables}),
+            s.quiet_probe_calls,
+            s.quiet_tolerance,
+            s.quiet_wait_ms,
+            s.quiet_max_wait_ms,
+        )
+
+    def _timer_overhead(self) -> float:
+        """The cheapest timed call of an empty kernel (n = 0): what every sample
+        includes besides the kernel's work."""
+        empty = self.jit.compile(const(0.0)).bind({}, n=0)
+        return float(empty.time_calls(self.settings.timer_calls).min())
+
+    def fingerprint(self) -> str:
+        """The machine and the compiler, as far as they change what a kernel costs."""
+        jit = self.jit.settings
+        return (
+            f"{platform.machine()} {host_description()} llvmlite {llvmlite.__version__} "
+            f"lanes {jit.lanes} codegen {jit.codegen_level} passes {jit.ir_pass_level} "
+            f"fast {jit.fast_math}"
+        )
+
+    def _key(self, expr: Expr, ranges: Mapping[str, VarRange]) -> str:
+        used = {v: [ranges[v].lo, ranges[v].hi, ranges[v].min_abs] for v in sorted(ranges)}
+        payload = {
+            "expr": expr.text,
+            "ranges": used,
+            "settings": asdict(self.settings),
+            "log_uniform_ratio": log_uniform_ratio(),
+            "machine": self.fingerprint(),
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    def measure(
+        self, expr: Expr, ranges: Mapping[str, VarRange] | None = None, fresh: bool = False
+    ) -> Measurement:
+        """The cost of ``expr`` on inputs from ``ranges`` (the default range for any
+        variable it does not name). ``fresh`` measures again and replaces what the caches
+        hold."""
+        full = {v: (ranges or {}).get(v, default_range()) for v in expr.variables}
+        key = self._key(expr, full)
+        found = None if fresh else self._memory.get(key)
+        if found is None and self._disk is not None and not fresh:
+            found = self._disk.get(key)
+        if found is None:
+            found = self._run(self.bind(expr, full))
+            if self._disk is not None:
+                self._disk.put(key, found)
+        self._memory[key] = found
+        return found
+
+    def bind(self, expr: Expr, ranges: Mapping[str, VarRange]) -> BoundCall:
+        """``expr``'s kernel bound to the measurement's sampled inputs."""
+        kernel = self.jit.compile(expr)
+        s = self.settings
+        inputs = sample_inputs(ranges, kernel.variables, s.elements, s.seed, log_uniform_ratio())
+        return kernel.bind(inputs, n=s.elements)
+
+    def _run(self, call: BoundCall) -> Measurement:
+        s = self.settings
+        warm = call.time_calls(max(1, s.warmup_calls))
+        per_call_ms = max(float(warm.min()), 1.0) / 1e6
+        calls = int(np.clip(math.ceil(s.group_ms / per_call_ms), s.min_calls, s.max_calls))
+        estimates = np.empty(s.groups)
+        quiet = True
+        for group in range(s.groups):
+            quiet &= self.gate.wait()
+            estimates[group] = _settle(call.time_calls(calls), self.timer_overhead_ns, s.elements)
+        cost = float(estimates.min())
+        spread = float(np.ptp(estimates) / cost * 100) if cost > 0 else 0.0
+        nonfinite = int(np.count_nonzero(~np.isfinite(call.out)))
+        return Measurement(cost, spread, nonfinite, s.elements, calls * s.groups, quiet)
+
+
+def default_measure_settings() -> MeasureSettings:
+    return settings_from_config(MeasureSettings, conf_group("cost").measure, "cost.measure")
+
+
+@cache
+def default_meter() -> CostMeter:
+    """The process's shared ``CostMeter``, with the settings (and disk cache) in
+    ``conf/cost``."""
+    disk = conf_group("cost").cache.disk
+    return CostMeter(cache_path=PROJECT_ROOT / disk if disk else None)
+
+
+def measure(expr: Expr, ranges: Mapping[str, VarRange] | None = None) -> Measurement:
+    """The measured cost of ``expr`` with the default meter (see ``CostMeter.measure``)."""
+    return default_meter().measure(expr, ranges)
