@@ -1,26 +1,18 @@
 """``python -m src.expr``: reports, JSON, per-kernel errors, exit codes, no tracebacks."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from src.config import PROJECT_ROOT
 from src.data.corpus import corpus_files
 from src.expr.cli import main
+from tests.cli_runner import run_module
 
 KEYS = {"name", "vars", "tree_nodes", "dag_nodes", "depth", "expr"}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "src.expr", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run_cli(*args: str):
+    return run_module("src.expr", *args)
 
 
 @pytest.mark.parametrize("stem", sorted(corpus_files()))

@@ -1,26 +1,18 @@
 """``python -m src.cost``: reports, JSON keys, bad input, exit codes, no tracebacks."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from src.config import PROJECT_ROOT
 from src.cost.cli import main
 from src.data.corpus import corpus_files
+from tests.cli_runner import run_module
 
 KEYS = {"name", "compile_ms", "ns_per_element", "spread_pct", "static_cost", "max_rel_error"}
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "src.cost", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def run_cli(*args: str):
+    return run_module("src.cost", *args)
 
 
 def test_json_report_has_exactly_the_keys(capsys):

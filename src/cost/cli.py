@@ -21,6 +21,7 @@ from src.expr.inputs import SYNTAXES, InputError, load_input
 
 from .check import CheckSettings, default_check_settings, jit_error
 from .measure import CostMeter, default_meter
+from .records import Measurement
 from .static import StaticCostError, StaticCostModel, default_static_model
 
 
@@ -44,8 +45,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _report(
     kernel: Kernel, meter: CostMeter, model: StaticCostModel, check: CheckSettings
-) -> tuple[dict, int]:
-    """The kernel's report and how many of its measured outputs were inf or NaN."""
+) -> tuple[dict, Measurement]:
+    """The kernel's report, and the measurement behind it."""
     compiled = meter.jit.compile(kernel.body)
     measurement = meter.measure(kernel.body, kernel.ranges)
     error = jit_error(compiled, kernel.ranges, check)
@@ -57,10 +58,10 @@ def _report(
         "static_cost": model.cost(kernel.body),
         "max_rel_error": error if math.isfinite(error) else None,
     }
-    return report, measurement.nonfinite
+    return report, measurement
 
 
-def _show(report: dict, nonfinite: int, elements: int) -> str:
+def _show(report: dict, measurement: Measurement) -> str:
     error = report["max_rel_error"]
     lines = [
         report["name"],
@@ -68,8 +69,13 @@ def _show(report: dict, nonfinite: int, elements: int) -> str:
         f"(spread {report['spread_pct']:.1f}%), static cost {report['static_cost']:.4g}, "
         f"max relative error {'inf' if error is None else f'{error:.3g}'}",
     ]
-    if nonfinite:
-        lines.append(f"  non-finite outputs: {nonfinite} of {elements} sampled inputs")
+    if measurement.nonfinite:
+        lines.append(
+            f"  non-finite outputs: {measurement.nonfinite} of {measurement.elements} "
+            "sampled inputs"
+        )
+    if not measurement.quiet:
+        lines.append("  measured while the machine stayed busy: the figure may be high")
     return "\n".join(lines)
 
 
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {item.error}", file=sys.stderr)
         else:
             try:
-                report, nonfinite = _report(item, meter, model, check)
+                report, measurement = _report(item, meter, model, check)
             except RuntimeError as error:  # llvmlite reports LLVM failures this way
                 failed = True
                 report = {"name": item.name, "error": f"compile failed: {error}"}
@@ -106,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                     )
                 if not args.json:
-                    print(_show(report, nonfinite, meter.settings.elements), end="\n\n")
+                    print(_show(report, measurement), end="\n\n")
         reports.append(report)
     if args.json:
         print(json.dumps(reports, indent=2))

@@ -78,14 +78,14 @@ class CompiledKernel:
     """A native kernel for one expression. Call it with a mapping from variable name to
     float32 array (all the same length) to get the outputs."""
 
-    def __init__(self, jit: Jit, expr: Expr, address: int, compile_ms: float, fast: bool):
+    def __init__(self, jit: Jit, expr: Expr, address: int, compile_ms: float, fast: bool) -> None:
+        self.jit = jit
         self.expr = expr
         self.variables = tuple(sorted(expr.variables))
         self.compile_ms = compile_ms
         self.fast_math = fast
         self.address = address
-        self._function = _KERNEL_TYPE(address)
-        self._jit = jit
+        self.function = _KERNEL_TYPE(address)
 
     def bind(self, inputs: Mapping[str, ArrayLike], n: int | None = None) -> BoundCall:
         """The kernel's arguments for ``inputs``, ready to run (or time) many times."""
@@ -118,12 +118,12 @@ class BoundCall:
         self._pointers = (ctypes.c_void_p * max(1, len(arrays)))(*(a.ctypes.data for a in arrays))
 
     def run(self) -> None:
-        self.kernel._function(ctypes.addressof(self._pointers), self.out.ctypes.data, self.n)
+        self.kernel.function(ctypes.addressof(self._pointers), self.out.ctypes.data, self.n)
 
     def time_calls(self, calls: int) -> np.ndarray:
         """Nanoseconds of each of ``calls`` back-to-back calls, timed in native code."""
         times = np.empty(calls, dtype=np.int64)
-        self.kernel._jit._harness(
+        self.kernel.jit.harness(
             self.kernel.address,
             ctypes.addressof(self._pointers),
             self.out.ctypes.data,
@@ -158,7 +158,8 @@ class Jit:
         )
         self._names = (f"pixelflow_kernel_{k}" for k in itertools.count())
         self._kernels: dict[tuple[str, bool], CompiledKernel] = {}
-        self._harness = _HARNESS_TYPE(
+        # harness(kernel, inputs, out, n, calls, times): times ``calls`` calls of a kernel.
+        self.harness = _HARNESS_TYPE(
             self._add_module(runtime_ir(self.settings.lanes), HARNESS_NAME)
         )
 
