@@ -3,6 +3,7 @@ the settings it reads. Behaviour only: no test asserts how fast anything is."""
 
 import dataclasses
 import sqlite3
+import time
 
 import numpy as np
 import pytest
@@ -127,11 +128,29 @@ class ScriptedProbe:
 
 
 def test_the_quiet_gate_waits_out_a_slow_phase():
-    gate = QuietGate(ScriptedProbe([100, 150, 140, 105]), 3, 0.1, 0.0, 1000.0)
-    assert gate.wait() is True and gate.best_ns == 100
+    gate = QuietGate(ScriptedProbe([100, 150, 140, 105]), 3, 0.1, 0.0, history=50)
+    quiet, waited_ms = gate.wait(budget_ms=1000.0)
+    assert quiet and waited_ms < 1000
     assert gate.probe.times == [105]  # it probed until the probe was within 10% again
 
 
-def test_the_quiet_gate_gives_up_after_its_limit():
-    gate = QuietGate(ScriptedProbe([100, 200]), 3, 0.1, 1.0, 20.0)
-    assert gate.wait() is False
+def test_the_quiet_gate_gives_up_when_its_budget_is_spent():
+    gate = QuietGate(ScriptedProbe([100, 200]), 3, 0.1, 1.0, history=1000)
+    quiet, waited_ms = gate.wait(budget_ms=20.0)
+    assert not quiet and waited_ms >= 20
+
+
+def test_a_lasting_slowdown_becomes_the_new_normal():
+    gate = QuietGate(ScriptedProbe([100, 200]), 3, 0.1, 0.0, history=4)
+    assert gate.wait(budget_ms=10_000.0)[0]  # once 100 has left the history
+    assert min(gate.recent) == 200
+
+
+def test_a_measurement_waits_at_most_its_budget():
+    settings = dataclasses.replace(QUICK, quiet_max_wait_ms=30.0, quiet_wait_ms=5.0, groups=4)
+    meter = CostMeter(settings=settings)
+    meter.gate = QuietGate(ScriptedProbe([1, 1000]), 3, 0.1, 5.0, history=10_000)
+    start = time.perf_counter()
+    result = meter.measure(parse_sexpr("(+ x 2)"), fresh=True)
+    assert not result.quiet
+    assert time.perf_counter() - start < 0.030 + 1.0  # the budget plus the measuring

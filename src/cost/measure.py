@@ -52,9 +52,17 @@ class MeasureSettings:
     quiet_tolerance: float
     quiet_wait_ms: float
     quiet_max_wait_ms: float
+    quiet_history: int
 
     def __post_init__(self) -> None:
-        for key in ("elements", "groups", "min_calls", "timer_calls", "quiet_probe_calls"):
+        for key in (
+            "elements",
+            "groups",
+            "min_calls",
+            "timer_calls",
+            "quiet_probe_calls",
+            "quiet_history",
+        ):
             if getattr(self, key) < 1:
                 raise ValueError(f"cost.measure.{key} must be at least 1")
         if self.max_calls < self.min_calls:
@@ -86,7 +94,7 @@ class CostMeter:
             s.quiet_probe_calls,
             s.quiet_tolerance,
             s.quiet_wait_ms,
-            s.quiet_max_wait_ms,
+            s.quiet_history,
         )
 
     def _timer_overhead(self) -> float:
@@ -146,9 +154,10 @@ class CostMeter:
         per_call_ms = max(float(warm.min()), 1.0) / 1e6
         calls = int(np.clip(math.ceil(s.group_ms / per_call_ms), s.min_calls, s.max_calls))
         estimates = np.empty(s.groups)
-        quiet = True
+        quiet, budget_ms = True, s.quiet_max_wait_ms
         for group in range(s.groups):
-            quiet &= self.gate.wait()
+            quiet_now, waited_ms = self.gate.wait(budget_ms)
+            quiet, budget_ms = quiet and quiet_now, budget_ms - waited_ms
             estimates[group] = _settle(call.time_calls(calls), self.timer_overhead_ns, s.elements)
         cost = float(estimates.min())
         spread = float(np.ptp(estimates) / cost * 100) if cost > 0 else 0.0
