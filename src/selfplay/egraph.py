@@ -1,0 +1,304 @@
+"""The game board: an egglog e-graph of one expression, rules applied one at a time.
+
+The expression language becomes egglog sorts (``Num``, ``Cond``) and one constructor per
+op (``OpAdd``, ``OpSin``, ...; egglog's own primitives own the lower-case names), plus
+``Const`` (f64 holding a float32 value) and ``Var``. Each rule of the table is its own
+ruleset, so ``apply(i)`` runs rule i alone for one iteration and reports how many matches
+it had. The program text is generated from the op table and the rule table; it goes
+through egglog's low-level bindings (the Python DSL is slower for this).
+
+Guards become facts egglog can check: ``(>= ?a 0)``, ``(> ?a 0)`` and ``(!= ?a 0)``
+hold for an e-class known to be non-negative, positive or non-zero by a small analysis
+(constants, abs, sqrt, squares, exp, and sums and products of those); a rule with any
+other guard cannot be expressed and is an error.
+
+Extraction minimizes the static cost model over the DAG (a subexpression shared by
+several parents is paid once), greedily, as the compiled kernel computes each distinct
+node once. Note: egglog compares f64 values numerically, so ``-0`` and ``0`` are one
+constant in the e-graph.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from egglog import bindings as egg
+
+from src.cost.static import StaticCostModel
+from src.expr import BOOL, CONST, OPS, VAR, Expr, apply, const, postorder, var
+
+from .rules import Rule, RuleError
+
+_SPAN = egg.PanicSpan()
+_SORT = {"num": "Num", BOOL: "Cond"}
+CONSTRUCTOR = {op: "Op" + op.capitalize() for op in OPS}
+_OP_OF = {name: op for op, name in CONSTRUCTOR.items()}
+# Guards the analysis can decide, by the relation that makes them hold.
+_GUARD_RELATION = {"ge": "NonNeg", "gt": "Pos", "ne": "NonZero"}
+
+_ANALYSIS = """
+(relation NonNeg (Num))
+(relation Pos (Num))
+(relation NonZero (Num))
+(ruleset analysis)
+(rule ((= e (Const c)) (>= c 0.0)) ((NonNeg e)) :ruleset analysis)
+(rule ((= e (Const c)) (> c 0.0)) ((Pos e)) :ruleset analysis)
+(rule ((= e (Const c)) (!= c 0.0)) ((NonZero e)) :ruleset analysis)
+(rule ((= e (OpAbs x))) ((NonNeg e)) :ruleset analysis)
+(rule ((= e (OpSqrt x))) ((NonNeg e)) :ruleset analysis)
+(rule ((= e (OpMul x x))) ((NonNeg e)) :ruleset analysis)
+(rule ((= e (OpExp x))) ((Pos e)) :ruleset analysis)
+(rule ((= e (OpExp2 x))) ((Pos e)) :ruleset analysis)
+(rule ((Pos e)) ((NonNeg e) (NonZero e)) :ruleset analysis)
+(rule ((= e (OpAdd a b)) (NonNeg a) (NonNeg b)) ((NonNeg e)) :ruleset analysis)
+(rule ((= e (OpAdd a b)) (Pos a) (NonNeg b)) ((Pos e)) :ruleset analysis)
+(rule ((= e (OpMul a b)) (NonNeg a) (NonNeg b)) ((NonNeg e)) :ruleset analysis)
+(rule ((= e (OpMul a b)) (Pos a) (Pos b)) ((Pos e)) :ruleset analysis)
+"""
+
+
+def float_literal(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return repr(value)
+
+
+def pattern_text(pattern: Expr) -> str:
+    """An ``Expr`` pattern (``?a`` variables) in egglog syntax."""
+    texts: dict[Expr, str] = {}
+    for node in postorder(pattern):
+        if node.op == VAR:
+            if not node.name.startswith("?"):
+                raise RuleError(f"pattern variable {node.name!r} must start with '?'")
+            texts[node] = node.name
+        elif node.op == CONST:
+            texts[node] = f"(Const {float_literal(node.value)})"
+        else:
+            texts[node] = f"({CONSTRUCTOR[node.op]} {' '.join(texts[a] for a in node.args)})"
+    return texts[pattern]
+
+
+def _guard_facts(rule: Rule) -> str:
+    if rule.guard is None:
+        return ""
+    guard = rule.guard
+    subject, bound = guard.args if guard.args else (None, None)
+    if (
+        guard.op not in _GUARD_RELATION
+        or subject is None
+        or subject.op != VAR
+        or bound.op != CONST
+        or bound.value != 0
+    ):
+        raise RuleError(f"rule {rule.name}: the e-graph cannot check the guard {guard.text}")
+    return f" :when (({_GUARD_RELATION[guard.op]} {subject.name}))"
+
+
+def language_program(rules: Sequence[Rule]) -> str:
+    """The egglog program declaring the language, the analysis and one ruleset per rule."""
+    lines = [
+        "(sort Num)",
+        "(sort Cond)",
+        "(constructor Const (f64) Num)",
+        "(constructor Var (String) Num)",
+    ]
+    for op, spec in OPS.items():
+        args = " ".join(_SORT[s] for s in spec.arg_sorts)
+        lines.append(f"(constructor {CONSTRUCTOR[op]} ({args}) {_SORT[spec.sort]})")
+    lines.append(_ANALYSIS)
+    for k, rule in enumerate(rules):
+        lines.append(f"(ruleset r{k})")
+        lines.append(
+            f"(rewrite {pattern_text(rule.lhs)} {pattern_text(rule.rhs)}"
+            f'{_guard_facts(rule)} :ruleset r{k} :name "{rule.name}")'
+        )
+    lines.append(f"(unstable-combined-ruleset all {' '.join(f'r{k}' for k in range(len(rules)))})")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SaturationReport:
+    iterations: int
+    stop: str  # "saturated", "iterations", "nodes" or "time"
+    nodes: int
+    seconds: float
+
+
+class _DagCost:
+    """A greedy DAG cost: the e-nodes chosen below a class, each paid for once."""
+
+    __slots__ = ("nodes", "total")
+
+    def __init__(self, total: float, nodes: dict) -> None:
+        self.total = total
+        self.nodes = nodes
+
+    def __lt__(self, other: _DagCost) -> bool:
+        return self.total < other.total
+
+    def __le__(self, other: _DagCost) -> bool:
+        return self.total <= other.total
+
+    def __gt__(self, other: _DagCost) -> bool:
+        return self.total > other.total
+
+    def __ge__(self, other: _DagCost) -> bool:
+        return self.total >= other.total
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _DagCost) and self.total == other.total
+
+    def __hash__(self) -> int:
+        return hash(self.total)
+
+
+def _merge(children: Sequence[_DagCost], key: object = None, own: float = 0.0) -> _DagCost:
+    nodes: dict = {}
+    for child in children:
+        nodes.update(child.nodes)
+    if key is not None:
+        nodes[key] = own
+    return _DagCost(sum(nodes.values()), nodes)
+
+
+class EGraphEnv:
+    """One expression's e-graph and the rules that may be applied to it."""
+
+    def __init__(
+        self, expr: Expr, rules: Sequence[Rule], model: StaticCostModel, node_budget: int
+    ) -> None:
+        if expr.sort == BOOL:
+            raise ValueError("the e-graph optimizes numeric expressions, not conditions")
+        self.rules = tuple(rules)
+        self.model = model
+        self.node_budget = node_budget
+        self._graph = egg.EGraph(seminaive=False)
+        self._run_text(language_program(self.rules))
+        self._step = [self._graph.parse_program(f"(run r{k} 1)")[0] for k in range(len(rules))]
+        self._analysis = self._graph.parse_program("(run-schedule (saturate (run analysis)))")[0]
+        self._root = self._insert(expr)
+        self._costs = {CONSTRUCTOR[op]: model.costs[op] for op in OPS} | {
+            "Const": model.costs[CONST],
+            "Var": model.costs[VAR],
+        }
+
+    def _run_text(self, text: str) -> list:
+        return self._graph.run_program(*self._graph.parse_program(text))
+
+    def _insert(self, expr: Expr) -> str:
+        names: dict[Expr, str] = {}
+        actions = []
+        for k, node in enumerate(postorder(expr)):
+            if node.op == VAR:
+                call = egg.Call(_SPAN, "Var", [egg.Lit(_SPAN, egg.String(node.name))])
+            elif node.op == CONST:
+                call = egg.Call(_SPAN, "Const", [egg.Lit(_SPAN, egg.Float(node.value))])
+            else:
+                args = [egg.Var(_SPAN, names[a]) for a in node.args]
+                call = egg.Call(_SPAN, CONSTRUCTOR[node.op], args)
+            names[node] = f"$n{k}"
+            actions.append(egg.ActionCommand(egg.Let(_SPAN, names[node], call)))
+        self._graph.run_program(*actions)
+        return names[expr]
+
+    def size(self) -> tuple[int, int]:
+        """(e-nodes, e-classes) of the expression language (analysis facts excluded)."""
+        (report,) = self._graph.run_program(egg.PrintSize(_SPAN, None))
+        nodes = sum(
+            rows for name, rows in report.sizes if name in _OP_OF or name in ("Const", "Var")
+        )
+        frozen = self._graph.freeze()
+        classes = {
+            row.output
+            for name, function in frozen.functions.items()
+            if name in _OP_OF or name in ("Const", "Var")
+            for row in function.rows
+        }
+        return nodes, len(classes)
+
+    def apply(self, index: int) -> int:
+        """Run rule ``index`` once; returns its number of matches (0 when the e-graph has
+        reached its node budget, in which case nothing is applied)."""
+        if self.size()[0] >= self.node_budget:
+            return 0
+        rule = self.rules[index]
+        if rule.guard is not None:
+            self._graph.run_program(self._analysis)
+        (output,) = self._graph.run_program(self._step[index])
+        return int(output.report.num_matches_per_rule.get(rule.name, 0))
+
+    def saturate(
+        self,
+        max_iterations: int,
+        max_nodes: int,
+        seconds: float,
+        match_limit: int,
+        ban_length: int,
+        iterations_per_check: int,
+    ) -> SaturationReport:
+        """All rules together under egglog's back-off scheduler until nothing changes or
+        a limit is reached. egglog checks no node or time limit itself, so the limits
+        are checked after every ``iterations_per_check`` iterations (one scheduler
+        keeps its back-off state for that long)."""
+        start = time.perf_counter()
+        chunk = self._graph.parse_program(
+            f"(run-schedule (let-scheduler bo (back-off :match-limit {match_limit} "
+            f":ban-length {ban_length})) (repeat {iterations_per_check} "
+            "(seq (saturate (run analysis)) (run-with bo all))))"
+        )[0]
+        stop, done = "iterations", 0
+        while done < max_iterations:
+            (output,) = self._graph.run_program(chunk)
+            done += iterations_per_check
+            if not output.report.updated:
+                stop = "saturated"
+                break
+            if self.size()[0] >= max_nodes:
+                stop = "nodes"
+                break
+            if time.perf_counter() - start >= seconds:
+                stop = "time"
+                break
+        return SaturationReport(done, stop, self.size()[0], time.perf_counter() - start)
+
+    def extract(self) -> tuple[Expr, float]:
+        """The cheapest expression of the root's e-class under the static model, counting
+        each distinct node once, and its cost."""
+        costs = self._costs
+        model = egg.CostModel(
+            lambda head, key, children: _merge(children, key, costs[head]),
+            lambda name, args: (name, tuple(args)),
+            lambda sort, value, children: _merge(children),
+            lambda sort, value: _DagCost(0.0, {}),
+        )
+        _, root = self._graph.eval_expr(egg.Var(_SPAN, self._root))
+        extractor = egg.Extractor(["Num"], self._graph, model)
+        terms = egg.TermDag()
+        cost, term = extractor.extract_best(self._graph, terms, root, "Num")
+        return _to_expr(terms, term), cost.total
+
+
+def _to_expr(terms: egg.TermDag, root: int) -> Expr:
+    built: dict[int, Expr] = {}
+    stack = [root]
+    while stack:
+        term = stack[-1]
+        node = terms.get(term)
+        is_op = node.name in _OP_OF
+        pending = [a for a in node.args if a not in built] if is_op else []
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        if term in built:
+            continue
+        if node.name == "Const":
+            built[term] = const(terms.get(node.args[0]).value.value)
+        elif node.name == "Var":
+            built[term] = var(terms.get(node.args[0]).value.value)
+        else:
+            built[term] = apply(_OP_OF[node.name], *(built[a] for a in node.args))
+    return built[root]
