@@ -80,6 +80,7 @@ def test_extraction_counts_shared_subexpressions_once():
         ("pow(x, 0.5) * pow(x, 0.5)", "x"),
         ("(x + y) - y", "x"),
         ("-(-(x)) * 1", "x"),
+        ("select(x < y, x * 1, -(-y))", "(select (< x y) x y)"),
     ],
 )
 def test_saturation_finds_the_cheaper_form(text, better):

@@ -36,6 +36,7 @@ _SPAN = egg.PanicSpan()
 _SORT = {"num": "Num", BOOL: "Cond"}
 CONSTRUCTOR = {op: "Op" + op.capitalize() for op in OPS}
 _OP_OF = {name: op for op, name in CONSTRUCTOR.items()}
+_LEAVES = ("Const", "Var")
 # Guards the analysis can decide, by the relation that makes them hold.
 _GUARD_RELATION = {"ge": "NonNeg", "gt": "Pos", "ne": "NonZero"}
 
@@ -127,43 +128,6 @@ class SaturationReport:
     seconds: float
 
 
-class _DagCost:
-    """A greedy DAG cost: the e-nodes chosen below a class, each paid for once."""
-
-    __slots__ = ("nodes", "total")
-
-    def __init__(self, total: float, nodes: dict) -> None:
-        self.total = total
-        self.nodes = nodes
-
-    def __lt__(self, other: _DagCost) -> bool:
-        return self.total < other.total
-
-    def __le__(self, other: _DagCost) -> bool:
-        return self.total <= other.total
-
-    def __gt__(self, other: _DagCost) -> bool:
-        return self.total > other.total
-
-    def __ge__(self, other: _DagCost) -> bool:
-        return self.total >= other.total
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _DagCost) and self.total == other.total
-
-    def __hash__(self) -> int:
-        return hash(self.total)
-
-
-def _merge(children: Sequence[_DagCost], key: object = None, own: float = 0.0) -> _DagCost:
-    nodes: dict = {}
-    for child in children:
-        nodes.update(child.nodes)
-    if key is not None:
-        nodes[key] = own
-    return _DagCost(sum(nodes.values()), nodes)
-
-
 class EGraphEnv:
     """One expression's e-graph and the rules that may be applied to it."""
 
@@ -204,25 +168,26 @@ class EGraphEnv:
         self._graph.run_program(*actions)
         return names[expr]
 
+    def node_count(self) -> int:
+        """E-nodes of the expression language (analysis facts excluded)."""
+        (report,) = self._graph.run_program(egg.PrintSize(_SPAN, None))
+        return sum(rows for name, rows in report.sizes if name in _OP_OF or name in _LEAVES)
+
     def size(self) -> tuple[int, int]:
         """(e-nodes, e-classes) of the expression language (analysis facts excluded)."""
-        (report,) = self._graph.run_program(egg.PrintSize(_SPAN, None))
-        nodes = sum(
-            rows for name, rows in report.sizes if name in _OP_OF or name in ("Const", "Var")
-        )
         frozen = self._graph.freeze()
         classes = {
             row.output
             for name, function in frozen.functions.items()
-            if name in _OP_OF or name in ("Const", "Var")
+            if name in _OP_OF or name in _LEAVES
             for row in function.rows
         }
-        return nodes, len(classes)
+        return self.node_count(), len(classes)
 
     def apply(self, index: int) -> int:
         """Run rule ``index`` once; returns its number of matches (0 when the e-graph has
         reached its node budget, in which case nothing is applied)."""
-        if self.size()[0] >= self.node_budget:
+        if self.node_count() >= self.node_budget:
             return 0
         rule = self.rules[index]
         if rule.guard is not None:
@@ -256,49 +221,80 @@ class EGraphEnv:
             if not output.report.updated:
                 stop = "saturated"
                 break
-            if self.size()[0] >= max_nodes:
+            if self.node_count() >= max_nodes:
                 stop = "nodes"
                 break
             if time.perf_counter() - start >= seconds:
                 stop = "time"
                 break
-        return SaturationReport(done, stop, self.size()[0], time.perf_counter() - start)
+        return SaturationReport(done, stop, self.node_count(), time.perf_counter() - start)
 
     def extract(self) -> tuple[Expr, float]:
         """The cheapest expression of the root's e-class under the static model, counting
-        each distinct node once, and its cost."""
-        costs = self._costs
-        model = egg.CostModel(
-            lambda head, key, children: _merge(children, key, costs[head]),
-            lambda name, args: (name, tuple(args)),
-            lambda sort, value, children: _merge(children),
-            lambda sort, value: _DagCost(0.0, {}),
-        )
-        _, root = self._graph.eval_expr(egg.Var(_SPAN, self._root))
-        extractor = egg.Extractor(["Num"], self._graph, model)
-        terms = egg.TermDag()
-        cost, term = extractor.extract_best(self._graph, terms, root, "Num")
-        return _to_expr(terms, term), cost.total
+        each distinct node once, and its cost.
+
+        Greedy DAG extraction over egglog's frozen e-graph: repeatedly, an e-class takes
+        the e-node whose own cost plus the union of its children's chosen sub-DAGs is
+        cheapest, never one whose sub-DAG runs through the class itself. (egglog 13.2's
+        ``bindings.Extractor`` panics on some saturated e-graphs, so this walks the
+        frozen e-graph instead.)"""
+        graph = self._graph
+        frozen = graph.freeze()
+        rows = [
+            (name, row.inputs, row.output)
+            for name, function in frozen.functions.items()
+            if name in _OP_OF or name in _LEAVES
+            for row in function.rows
+            if not row.subsumed
+        ]
+        best: dict = {}  # class -> (total, {node key: cost}, classes below, row)
+        changed = True
+        while changed:
+            changed = False
+            for row in rows:
+                name, inputs, output = row
+                children = inputs if name in _OP_OF else []
+                if any(c not in best for c in children):
+                    continue
+                nodes: dict = {}
+                below: set = set()
+                for child in children:
+                    nodes.update(best[child][1])
+                    below |= best[child][2]
+                    below.add(child)
+                if output in below:
+                    continue
+                nodes[(name, tuple(inputs))] = self._costs[name]
+                total = sum(nodes.values())
+                if output not in best or total < best[output][0] - 1e-12:
+                    best[output] = (total, nodes, frozenset(below), row)
+                    changed = True
+        _, root = graph.eval_expr(egg.Var(_SPAN, self._root))
+        built: dict = {}
+        for klass in _classes_bottom_up(root, best):
+            name, inputs, _ = best[klass][3]
+            if name == "Const":
+                built[klass] = const(graph.value_to_f64(inputs[0]))
+            elif name == "Var":
+                built[klass] = var(graph.value_to_string(inputs[0]))
+            else:
+                built[klass] = apply(_OP_OF[name], *(built[c] for c in inputs))
+        return built[root], best[root][0]
 
 
-def _to_expr(terms: egg.TermDag, root: int) -> Expr:
-    built: dict[int, Expr] = {}
-    stack = [root]
+def _classes_bottom_up(root, best: dict) -> list:
+    """The classes of the chosen DAG under ``root``, children before parents."""
+    order, seen, stack = [], set(), [(root, False)]
     while stack:
-        term = stack[-1]
-        node = terms.get(term)
-        is_op = node.name in _OP_OF
-        pending = [a for a in node.args if a not in built] if is_op else []
-        if pending:
-            stack.extend(pending)
+        klass, expanded = stack.pop()
+        if expanded:
+            order.append(klass)
             continue
-        stack.pop()
-        if term in built:
+        if klass in seen:
             continue
-        if node.name == "Const":
-            built[term] = const(terms.get(node.args[0]).value.value)
-        elif node.name == "Var":
-            built[term] = var(terms.get(node.args[0]).value.value)
-        else:
-            built[term] = apply(_OP_OF[node.name], *(built[a] for a in node.args))
-    return built[root]
+        seen.add(klass)
+        stack.append((klass, True))
+        name, inputs, _ = best[klass][3]
+        if name in _OP_OF:
+            stack.extend((c, False) for c in inputs)
+    return order
