@@ -4,6 +4,8 @@ kept under random rule sequences."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from src.config import default_config
 from src.cost.static import StaticCostModel, default_static_model
@@ -120,3 +122,31 @@ def test_random_rule_sequences_keep_what_the_expression_computes():
 def test_patterns_print_as_egglog():
     assert pattern_text(parse_sexpr("(+ ?a (* ?b 2.5))")) == "(OpAdd ?a (OpMul ?b (Const 2.5)))"
     assert CONST == "const"
+
+
+_PROPERTY_SEEDS = [
+    "sqrt(x*x + y*y) / (x + 2)",
+    "exp(log(abs(x) + 1) * 2) - sin(y)^2",
+    "min(x, y) * (a*b + a*c)",
+    "pow(abs(x), 1.5) + 1 / sqrt(y*y + 1)",
+    "select(x < y, fma(x, y, 1), cos(-x))",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(_PROPERTY_SEEDS),
+    st.lists(st.integers(0, len(RULES) - 1), min_size=1, max_size=15),
+)
+def test_any_rule_sequence_keeps_what_the_expression_computes(text, sequence):
+    expr = parse_infix(text)
+    env = EGraphEnv(expr, RULES, default_static_model(), 3000)
+    for index in sequence:
+        env.apply(index)
+    got, _ = env.extract()
+    rng = np.random.default_rng(1)
+    inputs = {v: rng.uniform(-2, 2, 256) for v in expr.variables}
+    with np.errstate(all="ignore"):
+        before = np.broadcast_to(evaluate(expr, inputs, np.float64), 256)
+        after = np.broadcast_to(evaluate(got, inputs, np.float64), 256)
+    assert _close_where_defined(before, after), (got.text, [RULES[i].name for i in sequence])
