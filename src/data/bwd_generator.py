@@ -19,19 +19,14 @@ import numpy as np
 
 from src.config import conf_group
 from src.cost.static import StaticCostModel
-from src.expr import CONST, VAR, Expr, VarRange, apply, const, evaluate, match, postorder
+from src.expr import CONST, NUM, OPS, VAR, Expr, apply, const, evaluate, match, postorder
 from src.expr import substitute, var
 from src.expr.numbers import to_f32
 from src.expr.sampling import sample_inputs
 from src.expr.settings import default_range, log_uniform_ratio
 from src.selfplay.rules import Rule
 
-_UNARY = ("neg", "sin", "cos", "exp", "abs", "sqrt", "log")
-_BINARY = ("add", "sub", "mul", "div", "min", "max", "pow")
-_FUSED = ("fma", "rsqrt", "hypot")
 _VARIABLE_NAMES = "xyzwuv"
-# Exponents of generated powers: none that a cheaper op computes (2, 0.5, -1, ...).
-_EXPONENTS = (1.5, 2.5, 0.25, -1.5, 3.5)
 
 
 @dataclass(frozen=True)
@@ -43,6 +38,9 @@ class GeneratorSettings:
     constant_probability: float
     constant_range: tuple[float, float]
     fused_probability: float
+    plain_ops: tuple[str, ...]
+    fused_ops: tuple[str, ...]
+    exponents: tuple[float, ...]
     junk_passes: int
     junk_probability: float
     node_cap: int
@@ -58,6 +56,12 @@ class GeneratorSettings:
         """From the ``data.bwd`` config."""
         values = dict(config)
         values["constant_range"] = tuple(float(v) for v in values["constant_range"])
+        values["exponents"] = tuple(float(v) for v in values["exponents"])
+        for key in ("plain_ops", "fused_ops"):
+            values[key] = tuple(str(op) for op in values[key])
+            unknown = [op for op in values[key] if op not in OPS or OPS[op].sort != NUM]
+            if unknown or not values[key]:
+                raise ValueError(f"data.bwd.{key} must name numeric ops; not {unknown}")
         if not 1 <= values["variables"] <= len(_VARIABLE_NAMES):
             raise ValueError(f"data.bwd.variables must be 1 to {len(_VARIABLE_NAMES)}")
         return cls(**values)
@@ -126,7 +130,8 @@ class BwdGenerator:
         if op == "div":
             return apply("div", args[0], apply("add", apply("abs", args[1]), one))
         if op == "pow":
-            exponent = const(_EXPONENTS[int(rng.integers(len(_EXPONENTS)))])
+            exponents = self.settings.exponents
+            exponent = const(exponents[int(rng.integers(len(exponents)))])
             return apply("pow", apply("abs", args[0]), exponent)
         if op == "exp":
             return apply("exp", apply("sin", args[0]))
@@ -137,14 +142,10 @@ class BwdGenerator:
         s = self.settings
         if depth >= s.max_depth or (depth > 0 and rng.random() < s.leaf_probability):
             return self._leaf(rng)
-        if rng.random() < s.fused_probability:
-            op = _FUSED[int(rng.integers(len(_FUSED)))]
-        elif rng.random() < 0.5:
-            op = _UNARY[int(rng.integers(len(_UNARY)))]
-        else:
-            op = _BINARY[int(rng.integers(len(_BINARY)))]
-        arity = {"fma": 3, "rsqrt": 1, "hypot": 2}.get(op, 1 if op in _UNARY else 2)
-        return self._guarded(op, [self.optimized(rng, depth + 1) for _ in range(arity)], rng)
+        ops = s.fused_ops if rng.random() < s.fused_probability else s.plain_ops
+        op = ops[int(rng.integers(len(ops)))]
+        args = [self.optimized(rng, depth + 1) for _ in range(OPS[op].arity)]
+        return self._guarded(op, args, rng)
 
     # -- the junk side ------------------------------------------------------------------
 

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from egglog import bindings as egg
 
 from src.cost.static import StaticCostModel
-from src.expr import BOOL, CONST, OPS, VAR, Expr, apply, const, postorder, var
+from src.expr import BOOL, CONST, NUM, OPS, VAR, Expr, apply, const, postorder, var
 
 from .rules import Rule, RuleError
 
 _SPAN = egg.PanicSpan()
-_SORT = {"num": "Num", BOOL: "Cond"}
+_SORT = {NUM: "Num", BOOL: "Cond"}
 CONSTRUCTOR = {op: "Op" + op.capitalize() for op in OPS}
 _OP_OF = {name: op for op, name in CONSTRUCTOR.items()}
 _LEAVES = ("Const", "Var")
