@@ -37,6 +37,7 @@ class GeneratorSettings:
     variables: int
     constant_probability: float
     constant_range: tuple[float, float]
+    constant_decimals: int
     fused_probability: float
     plain_ops: tuple[str, ...]
     fused_ops: tuple[str, ...]
@@ -118,7 +119,8 @@ class BwdGenerator:
     def _leaf(self, rng: np.random.Generator) -> Expr:
         s = self.settings
         if rng.random() < s.constant_probability:
-            return const(to_f32(round(float(rng.uniform(*s.constant_range)), 2)))
+            value = round(float(rng.uniform(*s.constant_range)), s.constant_decimals)
+            return const(to_f32(value))
         return self.variables[int(rng.integers(len(self.variables)))]
 
     def _guarded(self, op: str, args: list[Expr], rng: np.random.Generator) -> Expr:

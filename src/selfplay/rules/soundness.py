@@ -41,6 +41,9 @@ class SoundnessSettings:
     rtol: float
     atol: float
     digits: int
+    uniform_bound: float
+    wide_low: float
+    wide_high: float
 
 
 def default_soundness_settings() -> SoundnessSettings:
@@ -61,13 +64,17 @@ class Soundness:
     detail: str = ""
 
 
-def _bindings(variables: list[str], n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _bindings(
+    variables: list[str], n: int, rng: np.random.Generator, s: SoundnessSettings
+) -> dict[str, np.ndarray]:
+    """Half edge values, a quarter uniform in [-uniform_bound, uniform_bound], a quarter
+    of either sign with magnitudes log-uniform in [wide_low, wide_high]."""
     values = {}
     for name in variables:
         edges = rng.choice(EDGE_VALUES, n // 2)
-        uniform = rng.uniform(-10, 10, n // 4)
+        uniform = rng.uniform(-s.uniform_bound, s.uniform_bound, n // 4)
         wide = rng.choice([-1.0, 1.0], n - n // 2 - n // 4) * np.exp(
-            rng.uniform(math.log(1e-30), math.log(1e30), n - n // 2 - n // 4)
+            rng.uniform(math.log(s.wide_low), math.log(s.wide_high), n - n // 2 - n // 4)
         )
         values[name] = rng.permutation(np.concatenate([edges, uniform, wide]))
     return values
@@ -83,7 +90,7 @@ def check_rule(rule: Rule, settings: SoundnessSettings) -> Soundness:
     variables = sorted(rule.variables)
     checked = 0
     for _ in range(settings.max_batches):
-        inputs = _bindings(variables, settings.batch, rng)
+        inputs = _bindings(variables, settings.batch, rng, settings)
         with np.errstate(all="ignore"):
             left = np.broadcast_to(evaluate(rule.lhs, inputs, np.float64), settings.batch)
             right = np.broadcast_to(evaluate(rule.rhs, inputs, np.float64), settings.batch)
