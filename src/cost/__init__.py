@@ -1,1 +1,3 @@
-"""JIT compilation, runtime measurement and the static cost model: not built yet."""
+"""Cost: expressions JIT-compiled to native vector kernels (``jit``), their measured
+runtime (``measure``), the differential check against the reference evaluator
+(``check``), and the calibrated static cost model (``static``, ``calibrate``)."""

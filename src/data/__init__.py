@@ -1,2 +1,2 @@
-"""Data: the FPCore corpus; later trajectory schemas, BwdGenerator and the self-play
-DataModule (see ../shared/DESIGN.md)."""
+"""Data: the FPCore corpus and BwdGenerator; later the trajectory schemas and the
+self-play DataModule (see ../shared/DESIGN.md)."""

@@ -1,1 +1,2 @@
-"""Rule table, e-graph environment and trajectory runner: not built yet."""
+"""Self-play: the rule table (``rules``) and the e-graph environment (``egraph``); the
+trajectory runner comes with the self-play loop issue."""

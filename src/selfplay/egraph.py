@@ -61,7 +61,7 @@ _ANALYSIS = """
 """
 
 
-def float_literal(value: float) -> str:
+def egglog_float(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     return repr(value)
@@ -76,7 +76,7 @@ def pattern_text(pattern: Expr) -> str:
                 raise RuleError(f"pattern variable {node.name!r} must start with '?'")
             texts[node] = node.name
         elif node.op == CONST:
-            texts[node] = f"(Const {float_literal(node.value)})"
+            texts[node] = f"(Const {egglog_float(node.value)})"
         else:
             texts[node] = f"({CONSTRUCTOR[node.op]} {' '.join(texts[a] for a in node.args)})"
     return texts[pattern]
