@@ -28,13 +28,14 @@ from omegaconf import DictConfig
 
 from src.atomic import write_text_atomic
 from src.config import PROJECT_ROOT, conf_group
-from src.expr import BOOL, CONST, OPS, VAR, Expr, VarRange, apply, const, postorder, var
+from src.expr import BOOL, CONST, OPS, Expr, VarRange, apply, const, postorder, var
 from src.expr.numbers import to_f32
 
 from .measure import CostMeter
+from .static import PRICED
 
 _VARIABLES = ("x", "y", "z")
-FITTED = (*OPS, VAR)  # the columns of the fit; CONST is priced at zero
+FITTED = tuple(name for name in PRICED if name != CONST)  # CONST is priced at zero
 
 
 def _scaled(slot: int, instance: int, instances: int) -> Expr:
@@ -141,7 +142,7 @@ def _table(
     if floored:
         lines.append(f"# Raised to the cost floor: {', '.join(floored)}.")
     lines.append("ops:")
-    lines += [f"  {name}: {costs[name]:.4g}" for name in (*OPS, VAR)]
+    lines += [f"  {name}: {costs[name]:.4g}" for name in FITTED]
     lines.append(f"  {CONST}: 0")
     return "\n".join(lines) + "\n"
 
