@@ -2,7 +2,7 @@
 
 import pytest
 
-from src.atomic import write_text_atomic
+from src.atomic import write_bytes_atomic, write_text_atomic
 
 
 def test_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -17,6 +17,6 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
     target = tmp_path / "table.yaml"
     target.write_text("old\n")
     with pytest.raises(TypeError):
-        write_text_atomic(target, None)  # type: ignore[arg-type]
+        write_bytes_atomic(target, None)  # type: ignore[arg-type]
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["table.yaml"]

@@ -1,1 +1,4 @@
-"""The actor (ExprNnue) and critic (causal transformer) modules: not built yet."""
+"""The actor (ExprNnue, trained by explicit numpy kernels as a manual-optimization
+LightningModule); the critic (causal transformer) is not built yet. Imports ``src/expr``
+only (and the shared config reader): rule templates are passed in, never imported from
+``src/selfplay``."""

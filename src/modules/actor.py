@@ -1,0 +1,166 @@
+"""ActorModule: ExprNnue trained by its explicit kernels under Lightning's manual
+optimization.
+
+The trained arrays are torch Parameters; the kernels read them, and write the gradients
+into ``.grad``, through numpy views of the same memory. Each ``training_step`` runs the
+joint loss's forward and backward (``kernels.loss_and_gradients``), clips by global norm,
+steps torch SGD (momentum, weight decay), then re-encodes the rule embeddings with the
+updated backbone. Lightning checkpoints hold the parameters, the fixed arrays (buffers)
+and the optimizer; the actor weight file (``weights.py``) holds the net alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from src.config import settings_from_config
+from src.expr import Expr
+
+from .features import FeatureSettings
+from .kernels import PARAM_GROUPS, LossSettings, StepBatch, loss_and_gradients
+from .nnue import ExprNnue, InitSettings, fixed_shapes, net_shape
+from .weights import load_actor_weights, save_actor_weights
+
+
+@dataclass(frozen=True)
+class OptimSettings:
+    """``actor.optim`` in conf."""
+
+    lr: float
+    momentum: float
+    weight_decay: float
+    grad_clip: float
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> OptimSettings:
+        return settings_from_config(cls, config, "actor.optim")
+
+
+def latency_prior(config: Mapping) -> Mapping[str, float] | None:
+    """The op costs for the embeddings' latency prior: the static cost table
+    (``cost.static.ops``) of the composed root config, if one is loaded and
+    ``actor.features.latency_prior`` is on."""
+    static = config.get("cost", {}).get("static")
+    if not config["actor"]["features"]["latency_prior"] or not static:
+        return None
+    return {str(op): float(cost) for op, cost in static["ops"].items()}
+
+
+def step_batch(batch: Mapping[str, torch.Tensor], dtype: np.dtype) -> StepBatch:
+    """A collated batch (a dict of tensors named as StepBatch's fields) as numpy arrays."""
+    names = [field.name for field in fields(StepBatch)]
+    missing = [name for name in names if name not in batch]
+    if missing:
+        raise ValueError(f"actor batch lacks {missing}; it needs {names}")
+    arrays = {name: batch[name].detach().cpu().numpy() for name in names}
+    for name in names:
+        kind = np.int64 if name == "rule_index" else dtype
+        arrays[name] = np.ascontiguousarray(arrays[name], dtype=kind)
+    rows = len(arrays["rule_index"])
+    if any(len(array) != rows for array in arrays.values()):
+        raise ValueError(f"actor batch fields have different lengths: {names}")
+    return StepBatch(**arrays)
+
+
+class ActorModule(pl.LightningModule):
+    """The actor as a LightningModule (``automatic_optimization = False``)."""
+
+    def __init__(
+        self,
+        config: Mapping,
+        templates: Sequence[tuple[Expr, Expr]] = (),
+        rule_names: Sequence[str] = (),
+        latency_ns: Mapping[str, float] | None = None,
+    ) -> None:
+        """``config``: the ``actor`` config node; ``templates``: each rule's (LHS, RHS)
+        in rule-table order; ``latency_ns``: op costs for the latency prior (or None)."""
+        super().__init__()
+        self.automatic_optimization = False
+        if rule_names and len(rule_names) != len(templates):
+            raise ValueError(f"{len(rule_names)} rule names for {len(templates)} rule templates")
+        self.features = FeatureSettings.from_config(config["features"])
+        self.loss_settings = LossSettings.from_config(config["loss"])
+        self.optim_settings = OptimSettings.from_config(config["optim"])
+        self.shape = net_shape(config["net"], self.features)
+        init = InitSettings.from_config(config["init"])
+        net = ExprNnue.create(self.shape, self.features, init, latency_ns)
+        self.weights = torch.nn.ParameterDict(
+            {name: torch.nn.Parameter(torch.from_numpy(a)) for name, a in net.params.items()}
+        )
+        for name, array in net.fixed.items():
+            self.register_buffer(name, torch.from_numpy(array))
+        self.templates = tuple(templates)
+        self.rule_names = tuple(rule_names)
+        self.template_features = net.features([side for pair in self.templates for side in pair])
+        self.net = self._bound_net()
+
+    def _bound_net(self) -> ExprNnue:
+        """An ExprNnue on numpy views of this module's tensors, with fresh rule embeddings."""
+        net = ExprNnue(
+            self.shape,
+            self.features,
+            {name: p.detach().numpy() for name, p in self.weights.items()},
+            {name: getattr(self, name).numpy() for name in fixed_shapes(self.shape, self.features)},
+        )
+        net.encode_rule_features(self.template_features)
+        return net
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        o = self.optim_settings
+        return torch.optim.SGD(
+            self.weights.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay
+        )
+
+    def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        optimizer = self.optimizers()
+        self.net = self._bound_net()
+        steps = step_batch(batch, self.net.dtype)
+        parts, grads = loss_and_gradients(self.net.params, steps, self.loss_settings)
+        for name, parameter in self.weights.items():
+            parameter.grad = torch.from_numpy(grads[name])
+        metrics = {f"actor/loss_{part}": value for part, value in parts.items()}
+        for group, names in PARAM_GROUPS.items():
+            squares = sum(float(np.square(grads[name], dtype=np.float64).sum()) for name in names)
+            metrics[f"actor/grad_norm/{group}"] = squares**0.5
+        if self.optim_settings.grad_clip > 0:
+            total = torch.nn.utils.clip_grad_norm_(
+                self.weights.parameters(), self.optim_settings.grad_clip
+            )
+            metrics["actor/grad_norm/total"] = float(total)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        self.net = self._bound_net()
+        self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=len(steps))
+        return torch.tensor(parts["total"])
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
+        """As torch's, then the net is re-bound and the rules re-encoded (resuming from a
+        Lightning checkpoint goes through here)."""
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        self.net = self._bound_net()
+        return result
+
+    def save_weights(self, path: Path) -> None:
+        """Write the actor weight file (``weights.py``)."""
+        save_actor_weights(Path(path), self.net, self.rule_names)
+
+    def load_weights(self, path: Path) -> None:
+        """Load an actor weight file into this module; its widths, feature settings and
+        rule names must be this module's."""
+        net, rule_names = load_actor_weights(Path(path))
+        if net.shape != self.net.shape or net.feature_settings != self.features:
+            raise ValueError(f"{path}: the actor in it has other widths or feature settings")
+        if list(rule_names) != list(self.rule_names):
+            raise ValueError(f"{path}: the actor in it was trained for another rule table")
+        with torch.no_grad():
+            for name, parameter in self.weights.items():
+                parameter.copy_(torch.from_numpy(net.params[name]))
+            for name, array in net.fixed.items():
+                getattr(self, name).copy_(torch.from_numpy(array))
+        self.net = self._bound_net()

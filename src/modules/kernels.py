@@ -1,0 +1,250 @@
+"""ExprNnue's explicit kernels: the batched forward pass with its cache and the
+hand-derived backward pass of the joint loss (the seed's Task 2), in numpy.
+
+The net, for a batch of B steps (x: network inputs, r: the chosen rules' embeddings,
+i: their indices)::
+
+    h = relu(x W1 + b1)                  backbone, (B, H)
+    e = h P + p                          expr_embed, (B, D)
+    v = relu(e V1 + c1) . v2 + c2        value_pred, (B,)
+    f = relu([e; v] M1 + m1) M2 + m2     mask_features, (B, D)
+    s = (f I) . r + bias[i]              score, (B,);  p = sigmoid(s)
+
+The loss, averaged over the batch (a: approved or not, A: advantage, y: value target)::
+
+    L = mean(-log pi(a|s) A)  -  entropy_coeff mean(H(p))  +  value_coeff mean((v - y)^2)
+
+with pi(1|s) = p, pi(0|s) = 1 - p and H the Bernoulli entropy. The rule embeddings r are
+inputs, not parameters (they are re-encoded after each update). The policy gradient
+reaches the value MLP through v, which the mask MLP reads.
+
+Kernels work in the dtype of the parameters (float32 in training, float64 in the
+gradient tests); no autograd is involved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from src.config import settings_from_config
+
+Params = Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class NetShape:
+    """The layer widths (``actor.net`` in conf; the seed's are 130, 64, 24, 16, 1024)."""
+
+    input_dim: int
+    hidden: int
+    embed: int
+    mlp_hidden: int
+    max_rules: int
+
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        h, d, m = self.hidden, self.embed, self.mlp_hidden
+        return {
+            "w1": (self.input_dim, h),
+            "b1": (h,),
+            "expr_proj_w": (h, d),
+            "expr_proj_b": (d,),
+            "value_w1": (d, m),
+            "value_b1": (m,),
+            "value_w2": (m,),
+            "value_b2": (1,),
+            "mask_w1": (d + 1, m),
+            "mask_b1": (m,),
+            "mask_w2": (m, d),
+            "mask_b2": (d,),
+            "interaction": (d, d),
+            "rule_bias": (self.max_rules,),
+        }
+
+
+# Parameter groups, as the seed's UnifiedGradients lists them; gradient norms are
+# logged per group.
+PARAM_GROUPS: dict[str, tuple[str, ...]] = {
+    "backbone": ("w1", "b1"),
+    "expr_proj": ("expr_proj_w", "expr_proj_b"),
+    "value_mlp": ("value_w1", "value_b1", "value_w2", "value_b2"),
+    "mask_mlp": ("mask_w1", "mask_b1", "mask_w2", "mask_b2"),
+    "interaction": ("interaction",),
+    "rule_bias": ("rule_bias",),
+}
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """``actor.loss`` in conf."""
+
+    value_coeff: float
+    entropy_coeff: float
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> LossSettings:
+        return settings_from_config(cls, config, "actor.loss")
+
+
+@dataclass(frozen=True)
+class StepBatch:
+    """A batch of self-play steps as the update reads them (numpy, one row per step)."""
+
+    features: np.ndarray  # (B, input_dim) network inputs
+    rule_embedding: np.ndarray  # (B, embed) embedding of the rule the step scored
+    rule_index: np.ndarray  # (B,) int, index of that rule
+    approved: np.ndarray  # (B,) 1.0 where the rule was applied, else 0.0
+    advantage: np.ndarray  # (B,) the critic's A_t
+    value_target: np.ndarray  # (B,) target of the value head
+
+    def __len__(self) -> int:
+        return len(self.rule_index)
+
+
+@dataclass
+class ForwardCache:
+    """Every intermediate the backward pass reads (batch-major). Only post-ReLU values
+    are kept: a unit's ReLU passes gradient exactly where its output is > 0."""
+
+    x: np.ndarray
+    h: np.ndarray
+    e: np.ndarray
+    v_h: np.ndarray
+    v: np.ndarray
+    m_in: np.ndarray
+    m_h: np.ndarray
+    f: np.ndarray
+    score: np.ndarray
+    p: np.ndarray
+
+
+def _dense_relu(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    out = x @ weight
+    out += bias
+    return np.maximum(out, 0.0, out=out)
+
+
+def embed(params: Params, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Backbone and projection: (h, expr_embed) for inputs ``x`` (B, input_dim)."""
+    h = _dense_relu(x, params["w1"], params["b1"])
+    e = h @ params["expr_proj_w"]
+    e += params["expr_proj_b"]
+    return h, e
+
+
+def heads(params: Params, e: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Value and mask heads on expr_embed ``e``: (v_h, v, m_in, m_h, f)."""
+    v_h = _dense_relu(e, params["value_w1"], params["value_b1"])
+    v = v_h @ params["value_w2"]
+    v += params["value_b2"][0]
+    m_in = np.concatenate([e, v[:, None]], axis=1)
+    m_h = _dense_relu(m_in, params["mask_w1"], params["mask_b1"])
+    f = m_h @ params["mask_w2"]
+    f += params["mask_b2"]
+    return v_h, v, m_in, m_h, f
+
+
+def sigmoid(score: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-score)), as exp(-softplus(-score)): no overflow for any score."""
+    return np.exp(-np.logaddexp(0.0, -score))
+
+
+def forward(
+    params: Params, x: np.ndarray, rule_embedding: np.ndarray, rule_index: np.ndarray
+) -> ForwardCache:
+    """The batched forward pass, keeping what ``backward`` needs."""
+    h, e = embed(params, x)
+    v_h, v, m_in, m_h, f = heads(params, e)
+    score = np.einsum("bj,bj->b", f @ params["interaction"], rule_embedding)
+    score += params["rule_bias"][rule_index]
+    return ForwardCache(x, h, e, v_h, v, m_in, m_h, f, score, sigmoid(score))
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, z)
+
+
+def losses(cache: ForwardCache, batch: StepBatch, loss: LossSettings) -> dict[str, float]:
+    """The loss parts (batch means) and their weighted total."""
+    s, a = cache.score, batch.approved
+    log_pi = -(a * _softplus(-s) + (1.0 - a) * _softplus(s))
+    p = cache.p
+    entropy = p * _softplus(-s) + (1.0 - p) * _softplus(s)
+    policy = float(np.mean(-log_pi * batch.advantage))
+    value = float(np.mean((cache.v - batch.value_target) ** 2))
+    mean_entropy = float(np.mean(entropy))
+    total = policy - loss.entropy_coeff * mean_entropy + loss.value_coeff * value
+    return {"policy": policy, "value": value, "entropy": mean_entropy, "total": total}
+
+
+def score_gradient(cache: ForwardCache, batch: StepBatch, loss: LossSettings) -> np.ndarray:
+    """dL/dscore per step: the policy term -(a - p) A and the entropy bonus
+    entropy_coeff * s p (1 - p), divided by the batch size."""
+    s, p = cache.score, cache.p
+    d_score = -(batch.approved - p) * batch.advantage + loss.entropy_coeff * s * p * (1.0 - p)
+    return d_score / len(batch)
+
+
+def value_gradient(cache: ForwardCache, batch: StepBatch, loss: LossSettings) -> np.ndarray:
+    """dL/dvalue_pred per step from the value loss alone."""
+    return 2.0 * loss.value_coeff * (cache.v - batch.value_target) / len(batch)
+
+
+def _through_relu(d_out: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The gradient at a ReLU's input from the one at its output (in place)."""
+    return np.multiply(d_out, out > 0, out=d_out)
+
+
+def backward(
+    params: Params,
+    cache: ForwardCache,
+    batch: StepBatch,
+    d_score: np.ndarray,
+    d_value: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Gradients of every parameter, given dL/dscore and dL/dvalue_pred per step (either
+    may be zeros: the policy and value losses each use half of this chain)."""
+    grads: dict[str, np.ndarray] = {}
+    dtype = params["w1"].dtype
+    # bilinear score: s = f I r + bias[i]
+    grads["rule_bias"] = np.bincount(
+        batch.rule_index, weights=d_score, minlength=len(params["rule_bias"])
+    ).astype(dtype)
+    d_t = d_score[:, None] * batch.rule_embedding
+    grads["interaction"] = cache.f.T @ d_t
+    d_f = d_t @ params["interaction"].T
+    # mask MLP on [e; v]
+    grads["mask_w2"] = cache.m_h.T @ d_f
+    grads["mask_b2"] = d_f.sum(axis=0)
+    d_m = _through_relu(d_f @ params["mask_w2"].T, cache.m_h)
+    grads["mask_w1"] = cache.m_in.T @ d_m
+    grads["mask_b1"] = d_m.sum(axis=0)
+    d_m_in = d_m @ params["mask_w1"].T
+    d_e = d_m_in[:, :-1]
+    d_v = d_m_in[:, -1] + d_value
+    # value MLP (reached by the value loss and, through v, by the policy loss)
+    grads["value_w2"] = cache.v_h.T @ d_v
+    grads["value_b2"] = np.array([d_v.sum()], dtype=dtype)
+    d_v_h = _through_relu(np.outer(d_v, params["value_w2"]), cache.v_h)
+    grads["value_w1"] = cache.e.T @ d_v_h
+    grads["value_b1"] = d_v_h.sum(axis=0)
+    d_e = d_e + d_v_h @ params["value_w1"].T
+    # projection and backbone
+    grads["expr_proj_w"] = cache.h.T @ d_e
+    grads["expr_proj_b"] = d_e.sum(axis=0)
+    d_h = _through_relu(d_e @ params["expr_proj_w"].T, cache.h)
+    grads["w1"] = cache.x.T @ d_h
+    grads["b1"] = d_h.sum(axis=0)
+    return grads
+
+
+def loss_and_gradients(
+    params: Params, batch: StepBatch, loss: LossSettings
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Forward, loss parts, and the gradient of the joint loss: the whole update's math."""
+    cache = forward(params, batch.features, batch.rule_embedding, batch.rule_index)
+    d_score = score_gradient(cache, batch, loss)
+    d_value = value_gradient(cache, batch, loss)
+    return losses(cache, batch, loss), backward(params, cache, batch, d_score, d_value)
