@@ -19,11 +19,11 @@ EdgeAccumulator included), over many expressions.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from timing import call_times
 
 from src.config import default_config
 from src.cost.static import default_static_model
@@ -35,12 +35,7 @@ from src.selfplay.rules import RULES
 
 
 def _median_us(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e6)
-    return float(np.median(times))
+    return float(np.median(call_times(fn, repeats)[0])) * 1e6
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ nodes.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import call_times
 
 from src.config import default_config
 from src.cost.static import default_static_model
@@ -40,12 +40,7 @@ def _grown(target: int, rng: np.random.Generator, applications: int = 3000) -> E
 
 
 def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(times))
+    return float(np.median(call_times(fn, repeats)[0])) * 1e3
 
 
 def main() -> None:

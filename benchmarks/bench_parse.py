@@ -12,7 +12,8 @@ printed too.
 from __future__ import annotations
 
 import argparse
-import time
+
+from timing import call_times
 
 from src.data.corpus import corpus_files
 from src.expr import (
@@ -28,11 +29,7 @@ from src.expr import (
 
 
 def _timed(fn, repeats: int) -> tuple[float, float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
+    times, result = call_times(fn, repeats)
     return times[0], min(times), result
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pytorch_lightning as pl
@@ -27,6 +28,8 @@ from .kernels import PARAM_GROUPS, LossSettings, StepBatch, loss_and_gradients
 from .nnue import ExprNnue, InitSettings, fixed_shapes, net_shape
 from .weights import load_actor_weights, save_actor_weights
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class OptimSettings:
@@ -37,9 +40,9 @@ class OptimSettings:
     weight_decay: float
     grad_clip: float
 
-    @classmethod
-    def from_config(cls, config: Mapping) -> OptimSettings:
-        return settings_from_config(cls, config, "actor.optim")
+
+def _settings(cls: type[T], config: Mapping, key: str) -> T:
+    return settings_from_config(cls, config[key], f"actor.{key}")
 
 
 def latency_prior(config: Mapping) -> Mapping[str, float] | None:
@@ -84,11 +87,11 @@ class ActorModule(pl.LightningModule):
         self.automatic_optimization = False
         if rule_names and len(rule_names) != len(templates):
             raise ValueError(f"{len(rule_names)} rule names for {len(templates)} rule templates")
-        self.features = FeatureSettings.from_config(config["features"])
-        self.loss_settings = LossSettings.from_config(config["loss"])
-        self.optim_settings = OptimSettings.from_config(config["optim"])
+        self.features = _settings(FeatureSettings, config, "features")
+        self.loss_settings = _settings(LossSettings, config, "loss")
+        self.optim_settings = _settings(OptimSettings, config, "optim")
         self.shape = net_shape(config["net"], self.features)
-        init = InitSettings.from_config(config["init"])
+        init = _settings(InitSettings, config, "init")
         net = ExprNnue.create(self.shape, self.features, init, latency_ns)
         self.weights = torch.nn.ParameterDict(
             {name: torch.nn.Parameter(torch.from_numpy(a)) for name, a in net.params.items()}

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from src.config import settings_from_config
 from src.expr import CONST, OPS, VAR, Expr
 
 # The kinds of node the embeddings cover: every op-table row, then variables (pattern
@@ -47,10 +46,6 @@ class FeatureSettings:
             raise ValueError("actor.features.depth_base must be > 1")
         if self.latency_unit_ns <= 0.0:
             raise ValueError("actor.features.latency_unit_ns must be > 0")
-
-    @classmethod
-    def from_config(cls, config: Mapping) -> FeatureSettings:
-        return settings_from_config(cls, config, "actor.features")
 
     @property
     def input_dim(self) -> int:

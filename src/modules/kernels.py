@@ -31,8 +31,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from src.config import settings_from_config
-
 Params = Mapping[str, np.ndarray]
 
 
@@ -84,10 +82,6 @@ class LossSettings:
 
     value_coeff: float
     entropy_coeff: float
-
-    @classmethod
-    def from_config(cls, config: Mapping) -> LossSettings:
-        return settings_from_config(cls, config, "actor.loss")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from src.config import settings_from_config
 from src.expr import Expr
 
 from .features import NODE_KINDS, EdgeAccumulator, FeatureEncoder, FeatureSettings, op_embeddings
@@ -31,10 +30,6 @@ class InitSettings:
 
     seed: int
     interaction_noise: float
-
-    @classmethod
-    def from_config(cls, config: Mapping) -> InitSettings:
-        return settings_from_config(cls, config, "actor.init")
 
 
 def net_shape(config: Mapping, features: FeatureSettings) -> NetShape:

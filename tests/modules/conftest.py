@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from src.config import conf_group
+from src.config import conf_group, settings_from_config
 from src.expr import parse_sexpr
 from src.modules.actor import ActorModule
 from src.modules.features import FeatureSettings
@@ -31,9 +31,11 @@ def actor_config():
 
 def make_net(dtype=np.float64) -> ExprNnue:
     config = actor_config()
-    features = FeatureSettings.from_config(config.features)
+    features = settings_from_config(FeatureSettings, config.features, "actor.features")
     shape = net_shape(config.net, features)
-    net = ExprNnue.create(shape, features, InitSettings.from_config(config.init), dtype=dtype)
+    net = ExprNnue.create(
+        shape, features, settings_from_config(InitSettings, config.init, "actor.init"), dtype=dtype
+    )
     net.encode_rules(TEMPLATES)
     return net
 

@@ -219,3 +219,12 @@ def test_loss_settings_reach_the_kernels():
         _with(actor_config(), loss={"value_coeff": 0.25, "entropy_coeff": 0.125}), TEMPLATES
     )
     assert actor.loss_settings == LossSettings(value_coeff=0.25, entropy_coeff=0.125)
+
+
+def test_bad_settings_name_the_key():
+    with pytest.raises(ValueError, match="config actor.optim.lr must be float"):
+        ActorModule(_with(actor_config(), optim={"lr": "fast"}), TEMPLATES)
+    with pytest.raises(ValueError, match="actor.net.hidden must be a positive int"):
+        ActorModule(_with(actor_config(), net={"hidden": 0}), TEMPLATES)
+    with pytest.raises(ValueError, match="op_dim must be an even number"):
+        ActorModule(_with(actor_config(), features={"op_dim": 7}), TEMPLATES)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from src.config import conf_group
+from src.config import conf_group, settings_from_config
 from src.cost.static import default_static_model
 from src.expr import apply, parse_fpcore, parse_sexpr, var
 from src.modules.features import (
@@ -20,7 +20,7 @@ from src.modules.features import (
 )
 from tests.strategies import num_exprs
 
-SETTINGS = FeatureSettings.from_config(conf_group("actor").features)
+SETTINGS = settings_from_config(FeatureSettings, conf_group("actor").features, "actor.features")
 ENCODER = FeatureEncoder(SETTINGS, op_embeddings(SETTINGS))
 K = SETTINGS.op_dim
 
