@@ -222,9 +222,9 @@ def test_loss_settings_reach_the_kernels():
 
 
 def test_bad_settings_name_the_key():
-    with pytest.raises(ValueError, match="config actor.optim.lr must be float"):
+    with pytest.raises(ValueError, match=r"config actor\.optim\.lr must be float"):
         ActorModule(_with(actor_config(), optim={"lr": "fast"}), TEMPLATES)
-    with pytest.raises(ValueError, match="actor.net.hidden must be a positive int"):
+    with pytest.raises(ValueError, match=r"actor\.net\.hidden must be a positive int"):
         ActorModule(_with(actor_config(), net={"hidden": 0}), TEMPLATES)
     with pytest.raises(ValueError, match="op_dim must be an even number"):
         ActorModule(_with(actor_config(), features={"op_dim": 7}), TEMPLATES)
