@@ -1,0 +1,5 @@
+from src.expr.cli import run
+
+from .cli import main
+
+run(main)

@@ -1,0 +1,277 @@
+"""CriticModule: the critic as a LightningModule, its padded batches, training and the
+advantage export.
+
+Loss: mean squared error between V_t and the trajectory's terminal reward R_T over the
+real (unpadded) steps of a batch. Advantages: A_t = R_T - V_t from the trained critic in
+eval mode, optionally standardized over the exported set.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import OmegaConf
+
+from src.config import settings_from_config
+from src.data.schema import Trajectory, terminal_reward
+
+from .model import CriticModelSettings, CriticTransformer
+
+
+@dataclass(frozen=True)
+class CriticTrainSettings:
+    """``critic.train`` in conf."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    grad_clip: float
+    precision: str
+    seed: int
+    print_every: int
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.batch_size < 1 or self.print_every < 1:
+            raise ValueError("critic.train: epochs >= 0, batch_size >= 1, print_every >= 1")
+        if self.precision not in ("auto", "32-true", "bf16-mixed"):
+            raise ValueError(
+                f"critic.train.precision must be auto, 32-true or bf16-mixed, "
+                f"not {self.precision!r}"
+            )
+
+
+def model_settings(config: Mapping) -> CriticModelSettings:
+    return settings_from_config(CriticModelSettings, config["model"], "critic.model")
+
+
+def train_settings(config: Mapping) -> CriticTrainSettings:
+    return settings_from_config(CriticTrainSettings, config["train"], "critic.train")
+
+
+def native_bf16() -> bool:
+    """Whether this machine computes bf16 natively: a CUDA GPU that supports it, or a
+    CPU with AVX512-BF16 or AMX (read from /proc/cpuinfo; elsewhere assumed not)."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    if precision == "auto":
+        return "bf16-mixed" if native_bf16() else "32-true"
+    return precision
+
+
+@dataclass
+class CriticData:
+    """Trajectories as the critic reads them: one (steps, features) array per trajectory
+    (accumulator state then rule embedding) and its terminal reward."""
+
+    steps: list[np.ndarray]
+    rewards: np.ndarray
+
+    @classmethod
+    def from_trajectories(cls, trajectories: Sequence[Trajectory], reward: str) -> CriticData:
+        steps = [
+            np.stack([np.concatenate([s.accumulator_state, s.rule_embedding]) for s in t.steps])
+            if t.steps
+            else np.zeros((0, 0), dtype=np.float32)
+            for t in trajectories
+        ]
+        rewards = np.array([terminal_reward(t, reward) for t in trajectories], dtype=np.float32)
+        return cls(steps, rewards)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def pad_batch(items: Sequence[tuple[np.ndarray, float]]) -> dict[str, torch.Tensor]:
+    """Right-padded ``steps`` (B, T, F), ``lengths`` (B,) and ``reward`` (B,)."""
+    lengths = [len(steps) for steps, _ in items]
+    width = items[0][0].shape[1]
+    padded = np.zeros((len(items), max(lengths), width), dtype=np.float32)
+    for row, (steps, _) in enumerate(items):
+        padded[row, : len(steps)] = steps
+    return {
+        "steps": torch.from_numpy(padded),
+        "lengths": torch.tensor(lengths),
+        "reward": torch.tensor([reward for _, reward in items], dtype=torch.float32),
+    }
+
+
+def real_steps(values: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, T) boolean mask of the unpadded steps."""
+    return torch.arange(values.shape[1], device=values.device)[None, :] < lengths[:, None]
+
+
+class CriticModule(pl.LightningModule):
+    """The critic; ``critic`` is the ``critic`` config node."""
+
+    def __init__(self, critic: Mapping, input_dim: int) -> None:
+        super().__init__()
+        self.save_hyperparameters({"critic": dict(_plain(critic)), "input_dim": input_dim})
+        self.model_settings = model_settings(critic)
+        self.train_settings = train_settings(critic)
+        seed = self.train_settings.seed
+        with torch.random.fork_rng():  # a seeded initialization; the global stream is untouched
+            torch.manual_seed(seed)
+            self.model = CriticTransformer(input_dim, self.model_settings, seed)
+
+    def forward(self, steps: torch.Tensor) -> torch.Tensor:
+        return self.model(steps)
+
+    def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        values = self(batch["steps"]).float()
+        mask = real_steps(values, batch["lengths"])
+        targets = batch["reward"][:, None].expand_as(values)[mask]
+        errors = targets - values[mask]
+        loss = errors.square().mean()
+        metrics = {"critic/loss": loss.detach()}
+        spread = targets.var(unbiased=False)
+        if spread > 0:
+            metrics["critic/explained_variance"] = 1 - errors.detach().var(unbiased=False) / spread
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=int(mask.sum()))
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        t = self.train_settings
+        return torch.optim.AdamW(self.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+
+    @torch.no_grad()
+    def values(self, data: CriticData) -> list[np.ndarray]:
+        """V_t for every step of every trajectory (eval mode, float32)."""
+        was_training = self.training
+        self.eval()
+        out: list[np.ndarray] = [np.zeros(len(s), dtype=np.float32) for s in data.steps]
+        order = [i for i in np.argsort([len(s) for s in data.steps]) if len(data.steps[i])]
+        size = self.train_settings.batch_size
+        for start in range(0, len(order), size):
+            chosen = order[start : start + size]
+            batch = pad_batch([(data.steps[i], 0.0) for i in chosen])
+            values = self(batch["steps"].to(self.device)).float().cpu().numpy()
+            for row, index in enumerate(chosen):
+                out[index] = values[row, : len(data.steps[index])]
+        self.train(was_training)
+        return out
+
+
+def _plain(config: Mapping) -> dict:
+    """A config node as plain dicts (for Lightning's hyperparameters)."""
+    return config if isinstance(config, dict) else OmegaConf.to_container(config)
+
+
+class _Trajectories(torch.utils.data.Dataset):
+    def __init__(self, data: CriticData) -> None:
+        self.items = [
+            (s, float(r)) for s, r in zip(data.steps, data.rewards, strict=True) if len(s)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, float]:
+        return self.items[index]
+
+
+class _EpochReport(pl.Callback):
+    """Calls ``report(epoch, metrics)`` after the first epoch and every ``every`` epochs."""
+
+    def __init__(self, every: int, report: Callable[[int, dict[str, float]], None]) -> None:
+        self.every = every
+        self.report = report
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        if epoch == 1 or epoch % self.every == 0 or epoch == trainer.max_epochs:
+            metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+            self.report(epoch, metrics)
+
+
+def fit_critic(
+    module: CriticModule,
+    data: CriticData,
+    epochs: int | None = None,
+    report: Callable[[int, dict[str, float]], None] | None = None,
+    logger: object = False,
+    root_dir: Path | None = None,
+) -> pl.Trainer:
+    """Train ``module`` on ``data`` with Lightning (padded, shuffled batches; gradient
+    clipping, precision and device from the settings; a GPU when there is one)."""
+    t = module.train_settings
+    dataset = _Trajectories(data)
+    if not len(dataset):
+        raise ValueError("no trajectory has any steps to train the critic on")
+    generator = torch.Generator().manual_seed(t.seed)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=t.batch_size, shuffle=True, collate_fn=pad_batch, generator=generator
+    )
+    callbacks = [_EpochReport(t.print_every, report)] if report else []
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    trainer = pl.Trainer(
+        max_epochs=t.epochs if epochs is None else epochs,
+        accelerator="auto",
+        devices=1,
+        precision=resolve_precision(t.precision),
+        gradient_clip_val=t.grad_clip if t.grad_clip > 0 else None,
+        logger=logger,
+        callbacks=callbacks,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root_dir,
+    )
+    with warnings.catch_warnings():
+        # pytorch-lightning still builds torch's deprecated LeafSpec; not ours to change
+        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
+        trainer.fit(module, loader)
+    return trainer
+
+
+def advantages(
+    module: CriticModule, data: CriticData, normalize: bool, logger: object = None
+) -> tuple[list[np.ndarray], dict[str, float]]:
+    """A_t = R_T - V_t per trajectory (standardized over all steps when ``normalize``),
+    and the distribution's summary (count, mean, std, min, p10, p50, p90, max), which
+    goes to ``logger`` (a Lightning logger) too when one is given."""
+    values = module.values(data)
+    result = [np.float32(r) - v for r, v in zip(data.rewards, values, strict=True)]
+    flat = np.concatenate(result) if result else np.zeros(0, np.float32)
+    if normalize and len(flat):
+        mean, std = float(flat.mean()), float(flat.std())
+        result = [(a - mean) / (std if std > 0 else 1.0) for a in result]
+        flat = np.concatenate(result)
+    summary = {"count": float(len(flat))}
+    if len(flat):
+        p10, p50, p90 = np.percentile(flat, [10, 50, 90])
+        summary |= {
+            "mean": float(flat.mean()),
+            "std": float(flat.std()),
+            "min": float(flat.min()),
+            "p10": float(p10),
+            "p50": float(p50),
+            "p90": float(p90),
+            "max": float(flat.max()),
+        }
+    if logger:
+        logger.log_metrics({f"critic/advantage_{k}": v for k, v in summary.items()})
+    return [a.astype(np.float32) for a in result], summary
+
+
+def summary_line(summary: Mapping[str, float]) -> str:
+    keys = [k for k in ("mean", "std", "min", "p10", "p50", "p90", "max") if k in summary]
+    return f"{int(summary['count'])} advantages: " + ", ".join(
+        f"{k} {summary[k]:.4g}" for k in keys
+    )
