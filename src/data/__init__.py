@@ -1,2 +1,2 @@
-"""Data: the FPCore corpus and BwdGenerator; later the trajectory schemas and the
-self-play DataModule (see ../shared/DESIGN.md)."""
+"""Data: the FPCore corpus, BwdGenerator, and the trajectory payloads with their JSONL
+files (``schema``); later the self-play DataModule (see ../shared/DESIGN.md)."""

@@ -1,4 +1,4 @@
 """The actor (ExprNnue, trained by explicit numpy kernels as a manual-optimization
-LightningModule); the critic (causal transformer) is not built yet. Imports ``src/expr``
-only (and the shared config reader): rule templates are passed in, never imported from
-``src/selfplay``."""
+LightningModule) and the critic (a causal transformer, ``critic/``). Imports ``src/expr``
+and ``src/data/schema`` only (and the shared config and file helpers): rule templates
+are passed in, never imported from ``src/selfplay``."""
