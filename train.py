@@ -1,8 +1,8 @@
 """``python train.py +experiment=unified``: the unified self-play training loop.
 
-Not built yet: the loop arrives with its issue ("The unified self-play loop"). Until then
-this composes the Hydra config, says so plainly, and exits with status 1 without
-pretending to train.
+Hydra composes ``conf/``; ``src.unified.loop.train`` runs the rounds (see
+docs/training.md). Multirun sweeps work as usual:
+``python train.py -m +experiment=smoke actor.lr=1e-3,3e-3``.
 """
 
 import sys
@@ -10,16 +10,14 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from src.unified.loop import train
+
 
 @hydra.main(config_path="conf", config_name="config", version_base=None)
 def main(cfg: DictConfig) -> None:
-    experiment = cfg.get("experiment", "(none)")
-    print(
-        f"pixelflow: experiment '{experiment}' composed, but the unified training loop "
-        "is not built yet, so nothing was trained.",
-        file=sys.stderr,
-    )
-    sys.exit(1)
+    status = train(cfg)
+    if status:
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Files in the seed's own format read as they are: the seed's steps have no ``appr
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -85,10 +86,16 @@ def terminal_reward(trajectory: Trajectory, reward: str) -> float:
 # ---- writing
 
 
+def _float32_list(values: np.ndarray) -> list[float]:
+    """Each value as the shortest decimal that reads back as the same float32 (numpy's
+    float32 ``str``), so files hold ~9 characters per number instead of ~19."""
+    return [float(str(v)) for v in np.asarray(values, dtype=np.float32)]
+
+
 def _step_record(step: TrajectoryStep) -> dict:
     record = {
-        "accumulator_state": np.asarray(step.accumulator_state, dtype=np.float32).tolist(),
-        "rule_embedding": np.asarray(step.rule_embedding, dtype=np.float32).tolist(),
+        "accumulator_state": _float32_list(step.accumulator_state),
+        "rule_embedding": _float32_list(step.rule_embedding),
         "rule_idx": int(step.rule_idx),
         "action_probability": float(step.action_probability),
         "matched": bool(step.matched),
@@ -116,18 +123,23 @@ def trajectory_record(trajectory: Trajectory) -> dict:
 def advantages_record(advantages: TrajectoryAdvantages) -> dict:
     return {
         "trajectory_idx": int(advantages.trajectory_idx),
-        "advantages": np.asarray(advantages.advantages, dtype=np.float32).tolist(),
+        "advantages": _float32_list(advantages.advantages),
     }
 
 
 def write_jsonl(path: Path, records: Iterable[dict]) -> int:
     """Write one JSON object per line to ``path`` atomically (streamed to a temp file
-    beside it, then renamed); returns the number of lines."""
-    count = 0
-    with atomic_open(Path(path), "w") as file:
+    beside it, then renamed), gzip-compressed when the name ends in ``.gz``; returns the
+    number of lines."""
+    path, count = Path(path), 0
+    with atomic_open(path, "wb") as raw:
+        sink = gzip.GzipFile(fileobj=raw, mode="wb") if path.suffix == ".gz" else raw
         for record in records:
-            file.write(json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n")
+            line = json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n"
+            sink.write(line.encode("utf-8"))
             count += 1
+        if sink is not raw:
+            sink.close()  # writes the gzip trailer; ``raw`` stays open
     return count
 
 
@@ -185,7 +197,10 @@ def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
     """(where, parsed object) for each non-blank line of ``path``."""
     path = Path(path)
     try:
-        file = path.open(encoding="utf-8")
+        if path.suffix == ".gz":
+            file = gzip.open(path, "rt", encoding="utf-8")
+        else:
+            file = path.open(encoding="utf-8")
     except OSError as error:
         raise SchemaError(f"{path}: cannot read: {error.strerror}") from None
     with file:
@@ -202,6 +217,8 @@ def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
                     raise SchemaError(f"{where}: {error}") from None
         except UnicodeDecodeError:
             raise SchemaError(f"{path}: not UTF-8 text") from None
+        except (OSError, EOFError) as error:  # a damaged .gz file
+            raise SchemaError(f"{path}: cannot read: {error}") from None
 
 
 def _reject_constant(name: str) -> float:

@@ -26,6 +26,7 @@ from src.expr import Expr
 from .features import FeatureSettings
 from .kernels import PARAM_GROUPS, LossSettings, StepBatch, loss_and_gradients
 from .nnue import ExprNnue, InitSettings, fixed_shapes, net_shape
+from .policy import ActorPolicy
 from .weights import load_actor_weights, save_actor_weights
 
 T = TypeVar("T")
@@ -33,12 +34,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class OptimSettings:
-    """``actor.optim`` in conf."""
+    """The optimizer settings at the top of ``actor`` in conf."""
 
     lr: float
     momentum: float
     weight_decay: float
     grad_clip: float
+    update_batch_size: int
 
 
 def _settings(cls: type[T], config: Mapping, key: str) -> T:
@@ -88,8 +90,8 @@ class ActorModule(pl.LightningModule):
         if rule_names and len(rule_names) != len(templates):
             raise ValueError(f"{len(rule_names)} rule names for {len(templates)} rule templates")
         self.features = _settings(FeatureSettings, config, "features")
-        self.loss_settings = _settings(LossSettings, config, "loss")
-        self.optim_settings = _settings(OptimSettings, config, "optim")
+        self.loss_settings = settings_from_config(LossSettings, config, "actor")
+        self.optim_settings = settings_from_config(OptimSettings, config, "actor")
         self.shape = net_shape(config["net"], self.features)
         init = _settings(InitSettings, config, "init")
         net = ExprNnue.create(self.shape, self.features, init, latency_ns)
@@ -120,10 +122,16 @@ class ActorModule(pl.LightningModule):
             self.weights.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay
         )
 
-    def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: Mapping[str, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor | None:
+        """One update on ``batch``; a batch without steps (a round in which no rule was
+        approved) changes nothing."""
         optimizer = self.optimizers()
         self.net = self._bound_net()
         steps = step_batch(batch, self.net.dtype)
+        if not len(steps):
+            return None
         parts, grads = loss_and_gradients(self.net.params, steps, self.loss_settings)
         for name, parameter in self.weights.items():
             parameter.grad = torch.from_numpy(grads[name])
@@ -148,6 +156,10 @@ class ActorModule(pl.LightningModule):
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         self.net = self._bound_net()
         return result
+
+    def policy(self) -> ActorPolicy:
+        """A snapshot of the current actor for the trajectory runner."""
+        return ActorPolicy(self.net)
 
     def save_weights(self, path: Path) -> None:
         """Write the actor weight file (``weights.py``)."""

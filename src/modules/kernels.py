@@ -78,7 +78,7 @@ PARAM_GROUPS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class LossSettings:
-    """``actor.loss`` in conf."""
+    """The loss weights at the top of ``actor`` in conf."""
 
     value_coeff: float
     entropy_coeff: float

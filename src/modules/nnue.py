@@ -30,6 +30,7 @@ class InitSettings:
 
     seed: int
     interaction_noise: float
+    rule_bias: float
 
 
 def net_shape(config: Mapping, features: FeatureSettings) -> NetShape:
@@ -43,13 +44,16 @@ def net_shape(config: Mapping, features: FeatureSettings) -> NetShape:
 
 def init_params(shape: NetShape, init: InitSettings, dtype: type = np.float32) -> dict:
     """Fresh trained parameters: He-scaled weights in front of each ReLU, 1/sqrt(fan-in)
-    elsewhere, zero biases and rule biases, interaction = identity + small noise."""
+    elsewhere, zero biases, interaction = identity + small noise, and every rule bias
+    ``init.rule_bias`` (a prior on how often a rule is tried)."""
     rng = np.random.default_rng(init.seed)
     params: dict[str, np.ndarray] = {}
     relu_fed = {"w1", "value_w1", "mask_w1"}
     for name, dims in shape.param_shapes().items():
         if name == "interaction":
             value = np.eye(dims[0]) + init.interaction_noise * rng.standard_normal(dims)
+        elif name == "rule_bias":
+            value = np.full(dims, init.rule_bias)
         elif len(dims) == 2 or name == "value_w2":
             gain = 2.0 if name in relu_fed else 1.0
             value = rng.standard_normal(dims) * np.sqrt(gain / dims[0])

@@ -65,9 +65,7 @@ def test_seed_dimensions(actor):
 
 
 def test_one_step_is_sgd_on_the_clipped_explicit_gradient(tmp_path):
-    config = _with(
-        actor_config(), optim={"lr": 0.5, "momentum": 0.0, "weight_decay": 0.01, "grad_clip": 0.05}
-    )
+    config = _with(actor_config(), lr=0.5, momentum=0.0, weight_decay=0.01, grad_clip=0.05)
     actor = ActorModule(config, TEMPLATES, RULE_NAMES)
     batch = make_batch(actor.net, rows=16, seed=1)
     before = {name: array.copy() for name, array in actor.net.params.items()}
@@ -215,15 +213,13 @@ def test_latency_prior_comes_from_the_static_cost_table():
 
 
 def test_loss_settings_reach_the_kernels():
-    actor = ActorModule(
-        _with(actor_config(), loss={"value_coeff": 0.25, "entropy_coeff": 0.125}), TEMPLATES
-    )
+    actor = ActorModule(_with(actor_config(), value_coeff=0.25, entropy_coeff=0.125), TEMPLATES)
     assert actor.loss_settings == LossSettings(value_coeff=0.25, entropy_coeff=0.125)
 
 
 def test_bad_settings_name_the_key():
-    with pytest.raises(ValueError, match=r"config actor\.optim\.lr must be float"):
-        ActorModule(_with(actor_config(), optim={"lr": "fast"}), TEMPLATES)
+    with pytest.raises(ValueError, match=r"config actor\.lr must be float"):
+        ActorModule(_with(actor_config(), lr="fast"), TEMPLATES)
     with pytest.raises(ValueError, match=r"actor\.net\.hidden must be a positive int"):
         ActorModule(_with(actor_config(), net={"hidden": 0}), TEMPLATES)
     with pytest.raises(ValueError, match="op_dim must be an even number"):

@@ -140,6 +140,13 @@ class CriticTransformer(nn.Module):
         self.value_head = nn.Linear(settings.d_model, 1)
         self.register_buffer("positions", torch.zeros(0, settings.d_model), persistent=False)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the dropout masks' random stream from ``seed``."""
+        rng = np.random.default_rng(seed)
+        for module in self.modules():
+            if isinstance(module, Dropout):
+                module.rng = rng
+
     def forward(self, steps: torch.Tensor) -> torch.Tensor:
         length, width = steps.shape[1], self.positions.shape[1]
         if len(self.positions) < length:

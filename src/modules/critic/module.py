@@ -8,8 +8,6 @@ eval mode, optionally standardized over the exported set.
 
 from __future__ import annotations
 
-import logging
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from omegaconf import OmegaConf
 from src.config import settings_from_config
 from src.data.schema import Trajectory, terminal_reward
 
+from ..quiet import quiet_lightning
 from .model import CriticModelSettings, CriticTransformer
 
 
@@ -206,21 +205,21 @@ def fit_critic(
     report: Callable[[int, dict[str, float]], None] | None = None,
     logger: object = False,
     root_dir: Path | None = None,
+    seed: int | None = None,
 ) -> pl.Trainer:
     """Train ``module`` on ``data`` with Lightning (padded, shuffled batches; gradient
-    clipping, precision and device from the settings; a GPU when there is one)."""
+    clipping, precision and device from the settings; a GPU when there is one).
+    ``seed`` (default: the settings' seed) seeds the batch order."""
     t = module.train_settings
     dataset = _Trajectories(data)
     if not len(dataset):
         raise ValueError("no trajectory has any steps to train the critic on")
-    generator = torch.Generator().manual_seed(t.seed)
+    generator = torch.Generator().manual_seed(t.seed if seed is None else seed)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=t.batch_size, shuffle=True, collate_fn=pad_batch, generator=generator
     )
     callbacks = [_EpochReport(t.print_every, report)] if report else []
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    trainer = pl.Trainer(
+    trainer_args = dict(
         max_epochs=t.epochs if epochs is None else epochs,
         accelerator="auto",
         devices=1,
@@ -233,9 +232,8 @@ def fit_critic(
         enable_model_summary=False,
         default_root_dir=root_dir,
     )
-    with warnings.catch_warnings():
-        # pytorch-lightning still builds torch's deprecated LeafSpec; not ours to change
-        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
+    with quiet_lightning():
+        trainer = pl.Trainer(**trainer_args)
         trainer.fit(module, loader)
     return trainer
 

@@ -1,0 +1,294 @@
+"""SelfPlayDataModule: each epoch (one round) regenerates the round's trajectories with
+the current actor, writes them, has the critic score them, and serves the steps with
+their advantages to the actor's update.
+
+``train_dataloader`` runs, in order (Lightning calls it every epoch because the trainer
+is built with ``reload_dataloaders_every_n_epochs=1``):
+
+GENERATE  trajectories from this round's seeds (BwdGenerator junk sides, and a share of
+          corpus kernels), in worker processes, with a snapshot of the current actor;
+          deterministic for a given seed and round: each trajectory draws from its own
+          random stream (seed, round, index).
+EXPORT    ``trajectories_rNNN.jsonl`` (atomic).
+CRITIQUE  the critic trains on them and gives A_t; ``advantages_rNNN.jsonl``.
+then      batches of steps (state, rule, approved, A_t, value target ln final_cost_ns)
+          for the actor's training_step (UPDATE).
+
+The actor and the critic are passed in as callables (this layer does not import them).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from src.config import settings_from_config
+from src.cost.measure import default_meter
+from src.cost.static import default_static_model
+from src.data.bwd_generator import BwdGenerator, default_generator_settings
+from src.data.corpus import load_corpus
+from src.data.schema import Trajectory, TrajectoryAdvantages, write_advantages, write_trajectories
+from src.expr.settings import default_range
+from src.selfplay.rules import FAMILIES, RULES
+from src.selfplay.runner import Policy, RunnerSettings, RunOutcome, run_trajectory
+
+Critique = Callable[[int, Sequence[Trajectory]], tuple[list[np.ndarray], dict, np.ndarray]]
+Log = Callable[[Mapping[str, float], Mapping[str, np.ndarray], int], None]
+
+
+@dataclass(frozen=True)
+class SelfPlaySettings:
+    """``data.selfplay`` in conf."""
+
+    trajectories_per_round: int
+    corpus_fraction: float
+    corpus_max_dag_nodes: int
+    workers: int
+    seed: int
+    gzip: bool
+
+
+@dataclass(frozen=True)
+class _Task:
+    round_index: int
+    index: int
+    seed: int
+    corpus_fraction: float
+    corpus_max_dag_nodes: int
+    runner: RunnerSettings
+    policy: Policy
+
+
+@cache
+def _corpus(max_dag_nodes: int) -> tuple:
+    kernels, _ = load_corpus()
+    return tuple(k for k in kernels if k.body.dag_nodes <= max_dag_nodes and k.body.sort == "num")
+
+
+@cache
+def _generator() -> BwdGenerator:
+    return BwdGenerator(default_generator_settings(), RULES, default_static_model())
+
+
+def _seed_of(task: _Task, rng: np.random.Generator) -> tuple:
+    """(expression, ranges, name) for the task: a corpus kernel with probability
+    ``corpus_fraction``, else the junk side of a BwdGenerator pair."""
+    corpus = _corpus(task.corpus_max_dag_nodes) if task.corpus_fraction > 0 else ()
+    if corpus and rng.random() < task.corpus_fraction:
+        kernel = corpus[int(rng.integers(len(corpus)))]
+        return kernel.body, kernel.ranges, kernel.name
+    pair = int(rng.integers(2**31))
+    _, junk, _ = _generator().pair(pair)
+    ranges = {name: default_range() for name in junk.variables}
+    return junk, ranges, f"bwd-{pair}"
+
+
+def run_task(task: _Task) -> tuple[RunOutcome, str]:
+    """One trajectory of a round (in a worker process, or in this one)."""
+    rng = np.random.default_rng([task.seed, task.round_index, task.index])
+    expr, ranges, name = _seed_of(task, rng)
+    outcome = run_trajectory(
+        expr,
+        ranges,
+        task.policy,
+        RULES,
+        task.runner,
+        default_static_model(),
+        default_meter(),
+        rng,
+        trajectory_id=f"r{task.round_index:03d}-{task.index:03d}",
+    )
+    return outcome, name
+
+
+def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajectory]) -> dict:
+    metrics: dict[str, float] = {
+        "selfplay/trajectories": float(len(trajectories)),
+        "selfplay/dropped": float(sum(o.dropped is not None for o in outcomes)),
+        "selfplay/egraph_nodes_mean": float(np.mean([o.egraph_nodes for o in outcomes])),
+        "selfplay/egraph_nodes_max": float(np.max([o.egraph_nodes for o in outcomes])),
+        "selfplay/steps": float(sum(len(t.steps) for t in trajectories)),
+    }
+    if trajectories:
+        speedups = np.array([t.initial_cost_ns / t.final_cost_ns for t in trajectories])
+        metrics |= {
+            "selfplay/speedup_median": float(np.median(speedups)),
+            "selfplay/speedup_geomean": float(np.exp(np.mean(np.log(speedups)))),
+            "selfplay/initial_cost_ns_median": float(np.median([t.initial_cost_ns for t in trajectories])),
+            "selfplay/final_cost_ns_median": float(np.median([t.final_cost_ns for t in trajectories])),
+        }
+    family = {rule.name: rule.family for rule in RULES}
+    for name in FAMILIES:
+        steps = [s for t in trajectories for s in t.steps if family[RULES[s.rule_idx].name] == name]
+        metrics[f"rules/{name}/approved"] = float(len(steps))
+        if steps:
+            metrics[f"rules/{name}/match_rate"] = float(np.mean([s.matched for s in steps]))
+    return metrics
+
+
+class SelfPlayDataModule(pl.LightningDataModule):
+    """See the module docstring. ``config`` is the root config."""
+
+    def __init__(
+        self,
+        config: Mapping,
+        run_dir: Path,
+        policy: Callable[[], Policy],
+        critique: Critique,
+        log: Log | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings_from_config(SelfPlaySettings, config["data"]["selfplay"], "data.selfplay")
+        self.runner = settings_from_config(RunnerSettings, config["selfplay"]["runner"], "selfplay.runner")
+        self.update_batch_size = int(config["actor"]["update_batch_size"])
+        self.run_dir = Path(run_dir)
+        self.policy = policy
+        self.critique = critique
+        self.log = log
+        self.dropped_total = 0
+        self.generated_through = -1  # the last round whose data this module made
+        self._pool = None
+
+    # ---- Lightning hooks
+
+    def train_dataloader(self) -> torch.utils.data.DataLoader:
+        round_index = self.trainer.current_epoch if self.trainer is not None else 0
+        if round_index <= self.generated_through:
+            # resuming from the checkpoint at the end of this round: Lightning asks for
+            # the finished round's data once before it moves on; nothing is left to train
+            return torch.utils.data.DataLoader([_collate([])], batch_size=None)
+        self.generated_through = round_index
+        return self.run_round(round_index)
+
+    def state_dict(self) -> dict:
+        critic = self.critique.state_dict() if hasattr(self.critique, "state_dict") else None
+        return {
+            "critic": critic,
+            "dropped_total": self.dropped_total,
+            "generated_through": self.generated_through,
+        }
+
+    def load_state_dict(self, state: Mapping) -> None:
+        if state.get("critic") is not None:
+            self.critique.load_state_dict(state["critic"])
+        self.dropped_total = int(state.get("dropped_total", 0))
+        self.generated_through = int(state.get("generated_through", -1))
+
+    def teardown(self, stage: str) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+
+    # ---- a round
+
+    def _workers(self) -> int:
+        return self.settings.workers or os.cpu_count() or 1
+
+    def generate(self, round_index: int) -> list[tuple[RunOutcome, str]]:
+        s = self.settings
+        policy = self.policy()
+        tasks = [
+            _Task(round_index, i, s.seed, s.corpus_fraction, s.corpus_max_dag_nodes, self.runner, policy)
+            for i in range(s.trajectories_per_round)
+        ]
+        if self._workers() == 1:
+            return [run_task(task) for task in tasks]
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = context.Pool(self._workers())
+        return self._pool.map(run_task, tasks, chunksize=1)
+
+    def path(self, kind: str, round_index: int) -> Path:
+        suffix = ".jsonl.gz" if self.settings.gzip else ".jsonl"
+        return self.run_dir / f"{kind}_r{round_index:03d}{suffix}"
+
+    def run_round(self, round_index: int) -> torch.utils.data.DataLoader:
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        _say(f"round {round_index}: generating {self.settings.trajectories_per_round} trajectories")
+        results = self.generate(round_index)
+        outcomes = [outcome for outcome, _ in results]
+        trajectories = [o.trajectory for o in outcomes if o.trajectory is not None]
+        for outcome, name in results:
+            if outcome.dropped is not None:
+                self.dropped_total += 1
+                applied = ", ".join(outcome.rules_applied) or "none"
+                _say(f"round {round_index}: dropped a trajectory from {name}: {outcome.dropped}; rules applied: {applied}")
+        seconds["generate"] = time.perf_counter() - start
+        start = time.perf_counter()
+        write_trajectories(self.path("trajectories", round_index), trajectories)
+        seconds["export"] = time.perf_counter() - start
+        start = time.perf_counter()
+        _say(f"round {round_index}: critic on {len(trajectories)} trajectories")
+        advantages, critic_metrics, flat = self.critique(round_index, trajectories)
+        write_advantages(
+            self.path("advantages", round_index),
+            (TrajectoryAdvantages(i, a) for i, a in enumerate(advantages)),
+        )
+        seconds["critique"] = time.perf_counter() - start
+        metrics = _round_metrics(outcomes, trajectories) | critic_metrics
+        metrics["selfplay/dropped_total"] = float(self.dropped_total)
+        for phase in ("egraph", "policy", "measure"):
+            metrics[f"time/runner_{phase}"] = float(sum(o.seconds.get(phase, 0.0) for o in outcomes))
+        metrics |= {f"time/{phase}": value for phase, value in seconds.items()}
+        histograms = {
+            "selfplay/initial_cost_ns": np.array([t.initial_cost_ns for t in trajectories]),
+            "selfplay/final_cost_ns": np.array([t.final_cost_ns for t in trajectories]),
+            "critic/advantages": flat,
+        }
+        if self.log is not None:
+            self.log(metrics, histograms, round_index)
+        _say(
+            f"round {round_index}: {len(trajectories)} kept, {int(metrics['selfplay/dropped'])} dropped, "
+            f"speedup median {metrics.get('selfplay/speedup_median', math.nan):.3f}; "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
+        )
+        return self._step_batches(round_index, trajectories, advantages)
+
+    def _step_batches(
+        self, round_index: int, trajectories: Sequence[Trajectory], advantages: Sequence[np.ndarray]
+    ) -> torch.utils.data.DataLoader:
+        rows = [
+            (step, float(advantage), math.log(t.final_cost_ns))
+            for t, a in zip(trajectories, advantages, strict=True)
+            for step, advantage in zip(t.steps, a, strict=True)
+        ]
+        order = np.random.default_rng([self.settings.seed, round_index, 1]).permutation(len(rows))
+        size = self.update_batch_size or max(len(rows), 1)
+        batches = [_collate([rows[i] for i in order[k : k + size]]) for k in range(0, len(rows), size)]
+        # a round without steps still has one (empty) batch: a loader without batches
+        # would end Lightning's fit
+        return torch.utils.data.DataLoader(batches or [_collate([])], batch_size=None)
+
+
+def _collate(rows: Sequence[tuple]) -> dict[str, torch.Tensor]:
+    steps = [step for step, _, _ in rows]
+
+    def stacked(vectors: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(vectors)) if vectors else torch.zeros(0, 0)
+
+    return {
+        "features": stacked([s.accumulator_state for s in steps]),
+        "rule_embedding": stacked([s.rule_embedding for s in steps]),
+        "rule_index": torch.tensor([s.rule_idx for s in steps], dtype=torch.int64),
+        "approved": torch.tensor([float(bool(s.approved)) for s in steps]),
+        "advantage": torch.tensor([a for _, a, _ in rows]),
+        "value_target": torch.tensor([v for _, _, v in rows]),
+    }
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+

@@ -1,0 +1,69 @@
+"""The critic's part of a round: train on the round's trajectories (warm-started from
+the last round), fall back to the last good state if training diverges, and give the
+advantages with their summary."""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from src.data.schema import Trajectory
+
+from .module import CriticData, CriticModule, advantages, fit_critic
+
+
+class RoundCritic:
+    """Called once per round with that round's trajectories; keeps its state across
+    rounds (``state_dict`` / ``load_state_dict`` for checkpoints)."""
+
+    def __init__(self, config: Mapping, input_dim: int, root_dir: Path | None = None) -> None:
+        self.config = config
+        self.module = CriticModule(config, input_dim)
+        self.root_dir = root_dir
+        self.last_good = copy.deepcopy(self.module.state_dict())
+
+    def __call__(
+        self, round_index: int, trajectories: Sequence[Trajectory]
+    ) -> tuple[list[np.ndarray], dict[str, float], np.ndarray]:
+        """(advantages per trajectory, metrics, all advantages flat)."""
+        data = CriticData.from_trajectories(trajectories, self.config["reward"])
+        metrics: dict[str, float] = {"critic/diverged": 0.0}
+        if any(len(steps) for steps in data.steps):
+            # the round's own random streams, so a resumed run trains it the same way
+            seed = int(
+                np.random.SeedSequence(
+                    [self.module.train_settings.seed, round_index]
+                ).generate_state(1)[0]
+            )
+            self.module.model.reseed(seed)
+            trainer = fit_critic(self.module, data, root_dir=self.root_dir, seed=seed)
+            found = {k: float(v) for k, v in trainer.callback_metrics.items()}
+            metrics |= {k: v for k, v in found.items() if k.startswith("critic/")}
+            finite = all(torch.isfinite(p).all() for p in self.module.parameters())
+            if not finite or not math.isfinite(metrics.get("critic/loss", 0.0)):
+                self.module.load_state_dict(self.last_good)
+                metrics["critic/diverged"] = 1.0
+                print(
+                    f"round {round_index}: the critic diverged (loss "
+                    f"{metrics.get('critic/loss')}); restored its last good state",
+                    file=sys.stderr,
+                )
+            else:
+                self.last_good = copy.deepcopy(self.module.state_dict())
+        result, summary = advantages(self.module, data, bool(self.config["normalize_advantages"]))
+        metrics |= {f"critic/advantage_{k}": v for k, v in summary.items()}
+        flat = np.concatenate(result) if result else np.zeros(0, np.float32)
+        return result, metrics, flat
+
+    def state_dict(self) -> dict:
+        return {"module": self.module.state_dict(), "last_good": self.last_good}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        self.module.load_state_dict(state["module"])
+        self.last_good = copy.deepcopy(state["last_good"])

@@ -1,0 +1,148 @@
+"""``train(config)``: one Lightning ``fit`` in which every epoch is one round.
+
+The actor (``ActorModule``) is the module Lightning trains; the data module
+(``SelfPlayDataModule``) regenerates the round's data in ``train_dataloader`` (the
+trainer reloads it every epoch): GENERATE with a snapshot of the actor, EXPORT,
+CRITIQUE with the ``RoundCritic`` (its own short Lightning fit), then hands the steps
+with their advantages to the actor's ``training_step`` (UPDATE). Checkpoints carry the
+actor, its optimizer, the round (Lightning's epoch) and the critic (the data module's
+state); the actor weight file is rewritten after every round.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger, WandbLogger
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from src.atomic import atomic_open
+from src.data.selfplay import SelfPlayDataModule
+from src.modules.actor import ActorModule, latency_prior
+from src.modules.critic.round import RoundCritic
+from src.modules.quiet import quiet_lightning
+from src.selfplay.rules import RULES
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoints written to a temp file and renamed into place."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb") as file:
+            torch.save(checkpoint, file)
+
+
+class ActorWeightsEachRound(pl.Callback):
+    """Rewrites the actor weight file after every round."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        module.save_weights(self.path)
+
+
+class CheckpointOnInterrupt(pl.Callback):
+    """Ctrl-C saves a checkpoint before the run stops."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_exception(
+        self, trainer: pl.Trainer, module: pl.LightningModule, error: BaseException
+    ) -> None:
+        if isinstance(error, KeyboardInterrupt):
+            trainer.save_checkpoint(self.path)
+            print(f"interrupted: checkpoint saved to {self.path}", file=sys.stderr)
+
+
+def make_logger(config: Mapping, run_dir: Path):
+    kind = config["logger"]["kind"]
+    if kind == "csv":
+        return CSVLogger(save_dir=str(run_dir), name="csv", version="")
+    if kind == "wandb":
+        return WandbLogger(
+            project=config["logger"]["project"],
+            save_dir=str(run_dir),
+            mode=config["logger"]["mode"],
+            config=OmegaConf.to_container(config, resolve=True),
+        )
+    raise ValueError(f"config logger.kind must be wandb or csv, not {kind!r}")
+
+
+def _round_logger(logger, trainer_of):
+    """The data module's per-round metrics (scalars; histograms too on W&B)."""
+
+    def log(
+        metrics: Mapping[str, float], histograms: Mapping[str, np.ndarray], round_index: int
+    ) -> None:
+        step = trainer_of().global_step
+        logger.log_metrics({**metrics, "round": float(round_index)}, step=step)
+        if isinstance(logger, WandbLogger):
+            import wandb
+
+            shown = {k: wandb.Histogram(v) for k, v in histograms.items() if len(v)}
+            logger.log_metrics(shown, step=step)
+
+    return log
+
+
+def _trainer(**arguments) -> pl.Trainer:
+    with quiet_lightning():
+        return pl.Trainer(**arguments)
+
+
+def train(config: DictConfig) -> int:
+    run_dir = Path(config.paths.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    actor = ActorModule(
+        config.actor,
+        [(r.lhs, r.rhs) for r in RULES],
+        [r.name for r in RULES],
+        latency_prior(config),
+    )
+    step_width = actor.shape.input_dim + actor.shape.embed
+    critic = RoundCritic(config.critic, step_width, root_dir=run_dir / "critic")
+    logger = make_logger(config, run_dir)
+    trainer: pl.Trainer | None = None
+    data = SelfPlayDataModule(
+        config, run_dir, actor.policy, critic, _round_logger(logger, lambda: trainer)
+    )
+    checkpoints = run_dir / config.paths.checkpoints
+    trainer = _trainer(
+        max_epochs=config.trainer.rounds,
+        accelerator=config.trainer.accelerator,
+        devices=1,
+        reload_dataloaders_every_n_epochs=1,
+        logger=logger,
+        log_every_n_steps=config.trainer.log_every_n_steps,
+        callbacks=[
+            ModelCheckpoint(
+                dirpath=checkpoints,
+                filename="round{epoch:03d}",
+                auto_insert_metric_name=False,
+                every_n_epochs=1,
+                save_top_k=-1,
+                save_last=True,
+            ),
+            ActorWeightsEachRound(run_dir / config.paths.actor_weights),
+            CheckpointOnInterrupt(checkpoints / "interrupted.ckpt"),
+        ],
+        plugins=[AtomicCheckpointIO()],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        default_root_dir=str(run_dir),
+    )
+    with quiet_lightning():
+        trainer.fit(actor, datamodule=data, ckpt_path=config.ckpt_path)
+    return 0
