@@ -15,7 +15,11 @@ from src.unified.loop import train
 
 @hydra.main(config_path="conf", config_name="config", version_base=None)
 def main(cfg: DictConfig) -> None:
-    status = train(cfg)
+    try:
+        status = train(cfg)
+    except (ValueError, OSError) as error:  # bad settings, a missing or foreign checkpoint
+        print(f"error: {error}", file=sys.stderr)
+        status = 1
     if status:
         sys.exit(status)
 

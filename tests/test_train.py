@@ -129,3 +129,14 @@ def test_a_multirun_sweep_makes_two_runs(tmp_path):
     for run, lr in zip(runs, ("0.001", "0.003"), strict=True):
         assert (run / "trajectories_r000.jsonl.gz").exists()
         assert f"actor.lr={lr}" in (run / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    result = _train(tmp_path, "logger=csv", "critic.model.nhead=3")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: critic.model.d_model (128) must split into 3 heads of an even width"
+    )
+    result = _train(tmp_path, "logger=csv", f"ckpt_path={tmp_path / 'missing.ckpt'}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")

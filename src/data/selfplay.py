@@ -193,7 +193,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
 
     # ---- a round
 
-    def _workers(self) -> int:
+    def worker_count(self) -> int:
         return self.settings.workers or os.cpu_count() or 1
 
     def generate(self, round_index: int) -> list[tuple[RunOutcome, str]]:
@@ -203,11 +203,11 @@ class SelfPlayDataModule(pl.LightningDataModule):
             _Task(round_index, i, s.seed, s.corpus_fraction, s.corpus_max_dag_nodes, self.runner, policy)
             for i in range(s.trajectories_per_round)
         ]
-        if self._workers() == 1:
+        if self.worker_count() == 1:
             return [run_task(task) for task in tasks]
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
-            self._pool = context.Pool(self._workers())
+            self._pool = context.Pool(self.worker_count())
         return self._pool.map(run_task, tasks, chunksize=1)
 
     def path(self, kind: str, round_index: int) -> Path:

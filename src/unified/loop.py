@@ -61,6 +61,9 @@ class CheckpointOnInterrupt(pl.Callback):
         self, trainer: pl.Trainer, module: pl.LightningModule, error: BaseException
     ) -> None:
         if isinstance(error, KeyboardInterrupt):
+            data = trainer.datamodule
+            if data is not None:  # the interrupted round is redone on resume
+                data.generated_through = trainer.current_epoch - 1
             trainer.save_checkpoint(self.path)
             print(f"interrupted: checkpoint saved to {self.path}", file=sys.stderr)
 

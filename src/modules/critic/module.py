@@ -184,6 +184,23 @@ class _Trajectories(torch.utils.data.Dataset):
         return self.items[index]
 
 
+class _LengthBatches(torch.utils.data.Sampler):
+    """Batches of trajectories of similar length (so little of a batch is padding), in
+    a new random order every epoch."""
+
+    def __init__(self, lengths: Sequence[int], size: int, generator: torch.Generator) -> None:
+        by_length = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        self.batches = [by_length[k : k + size] for k in range(0, len(by_length), size)]
+        self.generator = generator
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for k in torch.randperm(len(self.batches), generator=self.generator).tolist():
+            yield self.batches[k]
+
+
 class _EpochReport(pl.Callback):
     """Calls ``report(epoch, metrics)`` after the first epoch and every ``every`` epochs."""
 
@@ -207,17 +224,18 @@ def fit_critic(
     root_dir: Path | None = None,
     seed: int | None = None,
 ) -> pl.Trainer:
-    """Train ``module`` on ``data`` with Lightning (padded, shuffled batches; gradient
-    clipping, precision and device from the settings; a GPU when there is one).
+    """Train ``module`` on ``data`` with Lightning (padded batches of similar lengths in a
+    shuffled order; gradient clipping, precision and device from the settings; a GPU
+    when there is one).
     ``seed`` (default: the settings' seed) seeds the batch order."""
     t = module.train_settings
     dataset = _Trajectories(data)
     if not len(dataset):
         raise ValueError("no trajectory has any steps to train the critic on")
     generator = torch.Generator().manual_seed(t.seed if seed is None else seed)
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=t.batch_size, shuffle=True, collate_fn=pad_batch, generator=generator
-    )
+    lengths = [len(steps) for steps, _ in dataset.items]
+    batches = _LengthBatches(lengths, t.batch_size, generator)
+    loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=pad_batch)
     callbacks = [_EpochReport(t.print_every, report)] if report else []
     trainer_args = dict(
         max_epochs=t.epochs if epochs is None else epochs,
