@@ -173,3 +173,28 @@ def test_initialization_is_seeded():
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
     assert not all(torch.equal(p, r) for p, r in zip(a.parameters(), c.parameters(), strict=True))
+
+
+def test_a_diverged_critic_falls_back_to_its_last_good_state(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from src.modules.critic import round as round_module
+    from src.modules.critic.round import RoundCritic
+
+    critic = RoundCritic(critic_config(), WIDTH)
+    before = {k: v.clone() for k, v in critic.module.state_dict().items()}
+
+    def diverging_fit(module, data, **kwargs):
+        with torch.no_grad():
+            next(module.parameters()).fill_(float("nan"))
+        return SimpleNamespace(callback_metrics={"critic/loss": torch.tensor(float("nan"))})
+
+    monkeypatch.setattr(round_module, "fit_critic", diverging_fit)
+    step = TrajectoryStep(np.zeros(130, np.float32), np.zeros(24, np.float32), 1, 0.5, True)
+    trajectory = Trajectory("t", "x", [step] * 3, 2.0, 1.0, 1.0, initial_cost_ns=3.0)
+    result, metrics, flat = critic(4, [trajectory])
+    assert metrics["critic/diverged"] == 1.0
+    assert "round 4: the critic diverged" in capsys.readouterr().err
+    for key, value in critic.module.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert len(result[0]) == 3 and np.isfinite(flat).all()

@@ -62,8 +62,9 @@ class RoundCritic:
         return result, metrics, flat
 
     def state_dict(self) -> dict:
-        return {"module": self.module.state_dict(), "last_good": self.last_good}
+        """The critic's weights (after a round they are also its last good state)."""
+        return {"module": self.module.state_dict()}
 
     def load_state_dict(self, state: Mapping) -> None:
         self.module.load_state_dict(state["module"])
-        self.last_good = copy.deepcopy(state["last_good"])
+        self.last_good = copy.deepcopy(self.module.state_dict())

@@ -1,0 +1,102 @@
+"""The trajectory runner: it records a step per approved rule, stops as configured,
+approves by sampling (training) or by threshold (evaluation), and drops trajectories
+whose final expression is wrong or whose cost is not finite."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from src.config import conf_group, settings_from_config
+from src.cost.measure import default_meter
+from src.cost.records import Measurement
+from src.cost.static import default_static_model
+from src.expr import parse_sexpr
+from src.selfplay.rules import RULES
+from src.selfplay.rules.table import _row
+from src.selfplay.runner import RunnerSettings, run_trajectory
+
+SETTINGS = dataclasses.replace(
+    settings_from_config(RunnerSettings, conf_group("selfplay").runner, "selfplay.runner"),
+    max_steps=4,
+    node_budget=2000,
+)
+
+
+class FixedPolicy:
+    """A stand-in actor: the same probability for every rule."""
+
+    def __init__(self, rules, p):
+        self.p = np.full(len(rules), p)
+
+    def features(self, expr):
+        return np.full(130, float(expr.dag_nodes), dtype=np.float32)
+
+    def probabilities(self, features):
+        return self.p
+
+    def rule_embedding(self, index):
+        return np.full(24, float(index), dtype=np.float32)
+
+
+def _run(seed_text, rules=RULES, p=1.0, sample=True, meter=None, settings=SETTINGS):
+    seed = parse_sexpr(seed_text)
+    return run_trajectory(
+        seed, {}, FixedPolicy(rules, p), rules, settings, default_static_model(),
+        meter or default_meter(), np.random.default_rng(0), "t0", sample=sample,
+    )  # fmt: skip
+
+
+def test_a_trajectory_records_its_steps():
+    """The seed plan's self_play_trajectory_records_steps."""
+    outcome = _run("(+ (* x 1) (* x 0))")
+    trajectory = outcome.trajectory
+    assert outcome.dropped is None and trajectory is not None
+    assert trajectory.steps and len(trajectory.steps) <= SETTINGS.max_steps * len(RULES)
+    for step in trajectory.steps:
+        assert step.accumulator_state.shape == (130,) and step.rule_embedding.shape == (24,)
+        assert 0.0 <= step.action_probability <= 1.0 and step.approved is True
+        assert step.rule_embedding[0] == step.rule_idx
+    assert trajectory.final_cost_ns > 0 and trajectory.initial_cost_ns > 0
+    assert any(step.matched for step in trajectory.steps)
+    assert trajectory.final_cost <= trajectory.initial_cost  # extraction never gets worse
+    assert set(outcome.rules_applied) <= {rule.name for rule in RULES}
+
+
+def test_evaluation_approves_by_threshold():
+    below = _run("(+ x y)", p=SETTINGS.threshold - 0.01, sample=False)
+    assert below.trajectory.steps == []
+    above = _run("(+ x y)", p=SETTINGS.threshold + 0.01, sample=False)
+    assert len(above.trajectory.steps) >= len(RULES)
+
+
+def test_stalled_trajectories_stop():
+    settings = dataclasses.replace(SETTINGS, max_steps=50, stall_epochs=2)
+    outcome = _run("x", p=1.0, settings=settings)
+    assert outcome.epochs == 2  # nothing matches a lone variable
+
+
+def test_a_wrong_final_expression_is_dropped():
+    wrong = _row("sin-to-cos", "trig", "(sin ?a)", "(cos ?a)", None)
+    outcome = _run("(sin x)", rules=(wrong,))
+    assert outcome.trajectory is None
+    assert "disagrees with the seed" in outcome.dropped
+    assert outcome.rules_applied == ["sin-to-cos"] * outcome.rules_applied.count("sin-to-cos")
+
+
+class NanMeter:
+    def measure(self, expr, ranges=None):
+        return Measurement(float("nan"), 0.0, 0, 16, 1, True)
+
+
+def test_a_non_finite_cost_is_dropped():
+    outcome = _run("(+ x y)", p=0.0, meter=NanMeter())
+    assert outcome.trajectory is None and "non-finite" in outcome.dropped
+
+
+@pytest.mark.parametrize("p", [0.0, 0.5])
+def test_runs_are_reproducible(p):
+    first, second = _run("(* (+ x 1) (+ x 1))", p=p), _run("(* (+ x 1) (+ x 1))", p=p)
+    assert [s.rule_idx for s in first.trajectory.steps] == [
+        s.rule_idx for s in second.trajectory.steps
+    ]
