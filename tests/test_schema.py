@@ -250,3 +250,25 @@ def test_bad_advantages_lines(tmp_path):
     path.write_text('{"trajectory_idx": -1, "advantages": []}\n')
     with pytest.raises(SchemaError, match="'trajectory_idx' must be >= 0"):
         list(read_advantages(path))
+
+
+def test_gzip_files_round_trip(tmp_path):
+    path = tmp_path / "t.jsonl.gz"
+    write_trajectories(path, [_trajectory(seed=3)])
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    (back,) = read_trajectories(path, SHAPE)
+    np.testing.assert_array_equal(
+        back.steps[1].rule_embedding, _trajectory(seed=3).steps[1].rule_embedding
+    )
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(SchemaError, match="cannot read"):
+        list(read_trajectories(broken, SHAPE))
+
+
+def test_numbers_are_written_at_float32_precision(tmp_path):
+    path = tmp_path / "t.jsonl"
+    trajectory = _trajectory(steps=1)
+    trajectory.steps[0].rule_embedding[:] = np.float32(0.1)
+    write_trajectories(path, [trajectory])
+    assert '"rule_embedding":[0.1,0.1,' in path.read_text()
