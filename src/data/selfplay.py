@@ -128,10 +128,13 @@ def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajec
             "selfplay/initial_cost_ns_median": float(np.median([t.initial_cost_ns for t in trajectories])),
             "selfplay/final_cost_ns_median": float(np.median([t.final_cost_ns for t in trajectories])),
         }
-    family = {rule.name: rule.family for rule in RULES}
+    epochs = sum(o.epochs for o in outcomes if o.trajectory is not None)
     for name in FAMILIES:
-        steps = [s for t in trajectories for s in t.steps if family[RULES[s.rule_idx].name] == name]
+        members = sum(rule.family == name for rule in RULES)
+        steps = [s for t in trajectories for s in t.steps if RULES[s.rule_idx].family == name]
         metrics[f"rules/{name}/approved"] = float(len(steps))
+        if epochs:  # approvals per (epoch, rule of the family) offered
+            metrics[f"rules/{name}/approval_rate"] = len(steps) / (epochs * members)
         if steps:
             metrics[f"rules/{name}/match_rate"] = float(np.mean([s.matched for s in steps]))
     return metrics
@@ -204,11 +207,18 @@ class SelfPlayDataModule(pl.LightningDataModule):
             for i in range(s.trajectories_per_round)
         ]
         if self.worker_count() == 1:
-            return [run_task(task) for task in tasks]
-        if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = context.Pool(self.worker_count())
-        return self._pool.map(run_task, tasks, chunksize=1)
+            results = map(run_task, tasks)
+        else:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = context.Pool(self.worker_count())
+            results = self._pool.imap(run_task, tasks, chunksize=1)
+        done = []
+        for result in results:  # in task order, whichever worker ran it
+            done.append(result)
+            if len(done) % 10 == 0 and len(done) < len(tasks):
+                _say(f"round {round_index}: {len(done)}/{len(tasks)} trajectories")
+        return done
 
     def path(self, kind: str, round_index: int) -> Path:
         suffix = ".jsonl.gz" if self.settings.gzip else ".jsonl"

@@ -11,6 +11,7 @@ and the optimizer; the actor weight file (``weights.py``) holds the net alone.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -128,6 +129,7 @@ class ActorModule(pl.LightningModule):
         """One update on ``batch``; a batch without steps (a round in which no rule was
         approved) changes nothing."""
         optimizer = self.optimizers()
+        start = time.perf_counter()
         self.net = self._bound_net()
         steps = step_batch(batch, self.net.dtype)
         if not len(steps):
@@ -147,6 +149,7 @@ class ActorModule(pl.LightningModule):
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         self.net = self._bound_net()
+        metrics["time/update"] = time.perf_counter() - start
         self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=len(steps))
         return torch.tensor(parts["total"])
 

@@ -42,7 +42,18 @@ class RoundCritic:
                 ).generate_state(1)[0]
             )
             self.module.model.reseed(seed)
-            trainer = fit_critic(self.module, data, root_dir=self.root_dir, seed=seed)
+            epochs = self.module.train_settings.epochs
+
+            def report(epoch: int, found: dict[str, float]) -> None:
+                loss = found.get("critic/loss", math.nan)
+                print(
+                    f"round {round_index}: critic epoch {epoch}/{epochs}, loss {loss:.4g}",
+                    file=sys.stderr,
+                )
+
+            trainer = fit_critic(
+                self.module, data, report=report, root_dir=self.root_dir, seed=seed
+            )
             found = {k: float(v) for k, v in trainer.callback_metrics.items()}
             metrics |= {k: v for k, v in found.items() if k.startswith("critic/")}
             finite = all(torch.isfinite(p).all() for p in self.module.parameters())
