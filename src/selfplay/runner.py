@@ -66,7 +66,8 @@ class RunnerSettings:
 
 @dataclass
 class RunOutcome:
-    """A trajectory, or why there is none; and what the run did either way."""
+    """A trajectory, or why there is none; and what the run did either way (``final``:
+    the extracted expression, also when the trajectory was dropped)."""
 
     trajectory: Trajectory | None
     dropped: str | None
@@ -74,12 +75,16 @@ class RunOutcome:
     egraph_nodes: int
     epochs: int
     seconds: dict[str, float] = field(default_factory=dict)
+    final: Expr | None = None
+    max_rel_error: float = 0.0
 
 
-def _check(seed: Expr, final: Expr, ranges: Mapping[str, VarRange], s: RunnerSettings) -> str:
-    """Why ``final`` does not compute what ``seed`` does (empty when it does): compared
-    in float32 where the seed is finite, which must be at least ``min_checked`` of the
-    sampled inputs for the check to count."""
+def check_equal(
+    seed: Expr, final: Expr, ranges: Mapping[str, VarRange], s: RunnerSettings
+) -> tuple[str, float]:
+    """(why ``final`` does not compute what ``seed`` does, or "" when it does; the
+    largest relative error): compared in float32 where the seed is finite, which must be
+    at least ``min_checked`` of the sampled inputs for the check to count."""
     names = sorted(seed.variables | final.variables)
     full = {n: ranges.get(n, default_range()) for n in names}
     inputs = sample_inputs(full, names, s.check_elements, s.check_seed, log_uniform_ratio())
@@ -88,14 +93,12 @@ def _check(seed: Expr, final: Expr, ranges: Mapping[str, VarRange], s: RunnerSet
         actual = np.broadcast_to(evaluate(final, inputs), (s.check_elements,))
     defined = np.isfinite(expected)
     if defined.mean() < s.min_checked:
-        return ""
+        return "", 0.0
     errors = relative_errors(actual[defined], expected[defined], s.check_abs_floor)
     worst = float(errors.max()) if errors.size else 0.0
-    return (
-        f"final expression disagrees with the seed (relative error {worst:.3g})"
-        if worst > s.check_rtol
-        else ""
-    )
+    if worst > s.check_rtol:
+        return f"final expression disagrees with the seed (relative error {worst:.3g})", worst
+    return "", worst
 
 
 def run_trajectory(
@@ -158,12 +161,12 @@ def run_trajectory(
     t0 = time.perf_counter()
     measured = meter.measure(final, ranges)
     clock["measure"] += time.perf_counter() - t0
-    outcome = RunOutcome(None, None, applied, nodes, epochs, clock)
+    outcome = RunOutcome(None, None, applied, nodes, epochs, clock, final)
     costs = (initial.ns_per_element, measured.ns_per_element)
     if not all(math.isfinite(c) and c > 0 for c in costs):
         outcome.dropped = f"non-finite or zero measured cost {costs}"
         return outcome
-    disagreement = _check(seed, final, ranges, settings)
+    disagreement, outcome.max_rel_error = check_equal(seed, final, ranges, settings)
     if disagreement:
         outcome.dropped = disagreement
         return outcome

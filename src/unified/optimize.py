@@ -1,0 +1,129 @@
+"""``python optimize.py``: the trained guide on a user's expressions.
+
+For each expression: the guided search (threshold policy), then the result in the
+input's syntax with measured ns/element before and after, the speedup, the largest
+relative error on sampled inputs, the rules applied, the e-graph size and the seconds.
+An output that fails the semantic check is not given: the input is printed unchanged
+with ``ok: false``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from src.expr import Kernel, KernelError, print_fpcore, print_infix
+from src.expr.inputs import InputError, detect_syntax, load_input
+
+from .search import Optimized, actor_policy, guided, resolve_checkpoint, runner_settings
+
+JSON_KEYS = (
+    "name", "input", "output", "ns_before", "ns_after", "speedup", "max_rel_error", "ok",
+    "rules_applied", "egraph_nodes", "seconds",
+)  # fmt: skip
+
+
+def quote_free_text(argv: list[str]) -> list[str]:
+    """``expr=(+ a b)`` as Hydra needs it: ``expression='(+ a b)'``. ``expr`` is also the
+    name of a config group, so the key is ``expression``; and expressions are full of
+    characters Hydra's grammar gives meaning to, so an unquoted ``expr=``,
+    ``expression=`` or ``input=`` value is quoted (``\\`` and ``'`` escaped) before
+    Hydra reads the command line."""
+    quoted = []
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if sep and key in ("expr", "expression", "input"):
+            key = "expression" if key == "expr" else key
+            if not value.startswith(("'", '"')):
+                value = "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            arg = f"{key}={value}"
+        quoted.append(arg)
+    return quoted
+
+
+def _written(kernel: Kernel, syntax: str, body) -> str:
+    if syntax == "fpcore":
+        return print_fpcore(dataclasses.replace(kernel, body=body))
+    return print_infix(body) if syntax == "infix" else body.text
+
+
+def _number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _record(result: Optimized, kernel: Kernel, syntax: str) -> dict:
+    return {
+        "name": result.name,
+        "input": _written(kernel, syntax, result.input),
+        "output": _written(kernel, syntax, result.output),
+        "ns_before": result.ns_before,
+        "ns_after": result.ns_after,
+        "speedup": _number(result.speedup),
+        "max_rel_error": _number(result.max_rel_error),
+        "ok": result.ok,
+        "rules_applied": result.rules_applied,
+        "egraph_nodes": result.egraph_nodes,
+        "seconds": result.seconds,
+    }
+
+
+def _indented(text: str) -> str:
+    """Multi-line text (FPCore) lined up under its first line in the report."""
+    return text.replace("\n", "\n" + " " * 10)
+
+
+def _show(record: dict, note: str) -> str:
+    status = "ok" if record["ok"] else f"NOT ok ({note}); the input is kept"
+    error = record["max_rel_error"]
+    return "\n".join(
+        [
+            record["name"],
+            f"  input:  {_indented(record['input'])}",
+            f"  output: {_indented(record['output'])}",
+            f"  {record['ns_before']:.4g} -> {record['ns_after']:.4g} ns/element, speedup "
+            f"{record['speedup']:.3f}x, max relative error "
+            f"{'inf' if error is None else f'{error:.3g}'}, {status}",
+            f"  rules applied: {', '.join(record['rules_applied']) or 'none'}",
+            f"  e-graph {record['egraph_nodes']} nodes, {record['seconds']:.2f} s",
+        ]
+    )
+
+
+def optimize(config: Mapping) -> int:
+    if (config["expression"] is None) == (config["input"] is None):
+        print("error: give one of expr=EXPRESSION or input=FILE", file=sys.stderr)
+        return 2
+    source = config["expression"] if config["expression"] is not None else config["input"]
+    if config["output"] not in ("text", "json"):
+        print(f"error: output must be text or json, not {config['output']!r}", file=sys.stderr)
+        return 2
+    try:
+        items = load_input(str(source), config["syntax"])
+        policy = actor_policy(config, resolve_checkpoint(config["ckpt"]))
+        settings = runner_settings(config)
+    except (InputError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    syntax = config["syntax"]
+    if syntax == "auto":
+        path = Path(str(source))
+        text = path.read_text(encoding="utf-8") if path.is_file() else str(source)
+        syntax = detect_syntax(text)
+    records, failed = [], False
+    for item in items:
+        if isinstance(item, KernelError):
+            print(f"error: {item.error}", file=sys.stderr)
+            failed = True
+            continue
+        result = guided(item.name, item.body, item.ranges, policy, settings)
+        record = _record(result, item, syntax)
+        records.append(record)
+        if config["output"] == "text":
+            print(_show(record, result.note), end="\n\n", flush=True)
+    if config["output"] == "json":
+        print(json.dumps([{key: r[key] for key in JSON_KEYS} for r in records], indent=2))
+    return 1 if failed else 0

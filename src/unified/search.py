@@ -1,0 +1,191 @@
+"""Optimizing one expression, by each of the methods ``evaluate.py`` compares and the
+one ``optimize.py`` uses (the trained guide). Every result is checked: an output that
+does not compute what the input does on sampled inputs is reported as not ok, and the
+input is kept in its place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from src.config import PROJECT_ROOT, settings_from_config
+from src.cost.check import CheckSettings, jit_error
+from src.cost.jit import Jit, default_jit_settings
+from src.cost.measure import CostMeter, default_meter
+from src.cost.static import StaticCostModel, default_static_model
+from src.expr import Expr, VarRange
+from src.expr.settings import default_range
+from src.modules.actor import ActorModule, latency_prior
+from src.modules.policy import ActorPolicy
+from src.modules.weights import load_actor_weights
+from src.selfplay.egraph import EGraphEnv
+from src.selfplay.rules import RULES
+from src.selfplay.runner import Policy, RunnerSettings, check_equal, run_trajectory
+
+
+@dataclass
+class Optimized:
+    """One method's result on one expression."""
+
+    method: str
+    name: str
+    input: Expr
+    output: Expr
+    ns_before: float
+    ns_after: float
+    max_rel_error: float
+    ok: bool
+    rules_applied: list[str]
+    egraph_nodes: int
+    seconds: float
+    note: str = ""
+
+    @property
+    def speedup(self) -> float:
+        return self.ns_before / self.ns_after if self.ns_after > 0 else float("nan")
+
+
+def runner_settings(config: Mapping) -> RunnerSettings:
+    return settings_from_config(RunnerSettings, config["selfplay"]["runner"], "selfplay.runner")
+
+
+class RandomPolicy:
+    """Approves ``rules_per_epoch`` rules drawn uniformly at random each epoch (as
+    probabilities 1 and 0, so the threshold keeps exactly those)."""
+
+    def __init__(self, rules_per_epoch: int, seed: int) -> None:
+        self.count = rules_per_epoch
+        self.rng = np.random.default_rng(seed)
+
+    def features(self, expr: Expr) -> np.ndarray:
+        return np.zeros(0, dtype=np.float32)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        chosen = self.rng.choice(len(RULES), size=min(self.count, len(RULES)), replace=False)
+        p = np.zeros(len(RULES))
+        p[chosen] = 1.0
+        return p
+
+    def rule_embedding(self, index: int) -> np.ndarray:
+        return np.zeros(0, dtype=np.float32)
+
+
+def resolve_checkpoint(value: str) -> Path:
+    """A checkpoint path as given, or relative to the project (where the shipped guide
+    lives) when it is relative and not found from the current folder."""
+    path = Path(value)
+    if not path.is_absolute() and not path.exists() and (PROJECT_ROOT / path).exists():
+        return PROJECT_ROOT / path
+    return path
+
+
+def actor_policy(config: Mapping, checkpoint: Path | None) -> ActorPolicy:
+    """The actor in ``checkpoint`` (an actor weight file, or a Lightning checkpoint of a
+    training run), or an untrained one built from ``config`` when it is None."""
+    if checkpoint is not None and Path(checkpoint).suffix == ".pxw":
+        net, _ = load_actor_weights(Path(checkpoint))
+        net.encode_rules([(rule.lhs, rule.rhs) for rule in RULES])
+        return ActorPolicy(net)
+    actor = ActorModule(
+        config["actor"],
+        [(r.lhs, r.rhs) for r in RULES],
+        [r.name for r in RULES],
+        latency_prior(config),
+    )
+    if checkpoint is not None:
+        try:
+            state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+        except OSError as error:
+            raise ValueError(f"{checkpoint}: cannot read: {error.strerror}") from None
+        except Exception as error:  # torch raises many kinds for a file it cannot read
+            raise ValueError(f"{checkpoint}: not a checkpoint ({type(error).__name__})") from None
+        actor.load_state_dict(state)
+    return actor.policy()
+
+
+def guided(
+    name: str,
+    expr: Expr,
+    ranges: Mapping[str, VarRange],
+    policy: Policy,
+    settings: RunnerSettings,
+    method: str = "guide",
+    model: StaticCostModel | None = None,
+    meter: CostMeter | None = None,
+) -> Optimized:
+    """The threshold-policy search of the runner (evaluation mode)."""
+    model, meter = model or default_static_model(), meter or default_meter()
+    start = time.perf_counter()
+    outcome = run_trajectory(
+        expr, ranges, policy, RULES, settings, model, meter, np.random.default_rng(0), name,
+        sample=False,
+    )  # fmt: skip
+    ok = outcome.dropped is None
+    output = outcome.final if ok and outcome.final is not None else expr
+    return Optimized(
+        method, name, expr, output,
+        meter.measure(expr, ranges).ns_per_element, meter.measure(output, ranges).ns_per_element,
+        outcome.max_rel_error, ok, outcome.rules_applied, outcome.egraph_nodes,
+        time.perf_counter() - start, outcome.dropped or "",
+    )  # fmt: skip
+
+
+def saturated(
+    name: str,
+    expr: Expr,
+    ranges: Mapping[str, VarRange],
+    limits: Mapping[str, float],
+    settings: RunnerSettings,
+    model: StaticCostModel | None = None,
+    meter: CostMeter | None = None,
+) -> Optimized:
+    """egglog equality saturation with every rule (back-off scheduler, the limits in
+    ``selfplay.saturation``), then extraction."""
+    model, meter = model or default_static_model(), meter or default_meter()
+    start = time.perf_counter()
+    env = EGraphEnv(expr, RULES, model, node_budget=int(limits["max_nodes"]))
+    env.saturate(**limits)
+    output, _ = env.extract()
+    disagreement, error = check_equal(expr, output, ranges, settings)
+    ok = not disagreement
+    return Optimized(
+        "saturation", name, expr, output if ok else expr,
+        meter.measure(expr, ranges).ns_per_element,
+        meter.measure(output if ok else expr, ranges).ns_per_element,
+        error, ok, [], env.node_count(), time.perf_counter() - start, disagreement,
+    )  # fmt: skip
+
+
+def fast_math_meter() -> CostMeter:
+    """A meter whose kernels are compiled with LLVM's fast-math flags."""
+    return CostMeter(Jit(dataclasses.replace(default_jit_settings(), fast_math=True)))
+
+
+def fast_math(
+    name: str,
+    expr: Expr,
+    ranges: Mapping[str, VarRange],
+    fast: CostMeter,
+    check: CheckSettings,
+    meter: CostMeter | None = None,
+) -> Optimized:
+    """The input as it is, compiled with fast-math flags (what ``-ffast-math`` gives)."""
+    meter = meter or default_meter()
+    start = time.perf_counter()
+    full = {v: ranges.get(v, default_range()) for v in expr.variables}
+    error = jit_error(fast.jit.compile(expr), full, check)
+    ok = error <= check.rtol
+    before = meter.measure(expr, ranges).ns_per_element
+    after = fast.measure(expr, ranges).ns_per_element if ok else before
+    return Optimized(
+        "fast-math", name, expr, expr, before, after,
+        error, ok, [], 0, time.perf_counter() - start,
+        "" if ok else f"fast-math kernel disagrees (relative error {error:.3g})",
+    )  # fmt: skip
