@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from egglog import bindings as egg
 
+from src.config import conf_group
 from src.cost.static import StaticCostModel
 from src.expr import BOOL, CONST, NUM, OPS, VAR, Expr, apply, const, postorder, var
 
@@ -132,16 +133,31 @@ class EGraphEnv:
     """One expression's e-graph and the rules that may be applied to it."""
 
     def __init__(
-        self, expr: Expr, rules: Sequence[Rule], model: StaticCostModel, node_budget: int
+        self,
+        expr: Expr,
+        rules: Sequence[Rule],
+        model: StaticCostModel,
+        node_budget: int,
+        match_limit: int = 0,
     ) -> None:
+        """``match_limit``: ``apply`` skips a rule that matches in more places than this
+        (egglog's back-off: the e-graph cannot jump far past its node budget in one
+        step); 0 reads ``selfplay.egraph.match_limit``."""
         if expr.sort == BOOL:
             raise ValueError("the e-graph optimizes numeric expressions, not conditions")
         self.rules = tuple(rules)
         self.model = model
         self.node_budget = node_budget
+        match_limit = match_limit or int(conf_group("selfplay").egraph.match_limit)
         self._graph = egg.EGraph(seminaive=False)
         self._run_text(language_program(self.rules))
-        self._step = [self._graph.parse_program(f"(run r{k} 1)")[0] for k in range(len(rules))]
+        self._step = [
+            self._graph.parse_program(
+                f"(run-schedule (let-scheduler bo (back-off :match-limit {match_limit})) "
+                f"(run-with bo r{k}))"
+            )[0]
+            for k in range(len(rules))
+        ]
         self._analysis = self._graph.parse_program("(run-schedule (saturate (run analysis)))")[0]
         self._root = self._insert(expr)
         self._costs = {CONSTRUCTOR[op]: model.costs[op] for op in OPS} | {
