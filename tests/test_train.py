@@ -142,3 +142,14 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     result = _train(tmp_path, "logger=csv", f"ckpt_path={tmp_path / 'missing.ckpt'}")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
+    from src.unified.ship import ship
+
+    summary = ship(smoke_run, tmp_path / "guide")
+    assert summary["rounds_trained"] == ROUNDS
+    assert (tmp_path / "guide" / "actor.pxw").read_bytes() == (smoke_run / "actor.pxw").read_bytes()
+    assert "experiment: smoke" in (tmp_path / "guide" / "config.yaml").read_text()
+    metrics = json.loads((tmp_path / "guide" / "metrics.json").read_text())
+    assert [r["round"] for r in metrics["median_speedup_per_round"]] == [0, 1, 2]

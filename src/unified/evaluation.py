@@ -29,7 +29,6 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from src.atomic import write_text_atomic
-from src.cost.check import default_check_settings
 from src.cost.measure import default_meter
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
@@ -100,7 +99,6 @@ def _context(config_yaml: str) -> dict:
         "random": RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
         "limits": dict(config.selfplay.saturation),
         "fast": fast_math_meter(),
-        "check": default_check_settings(),
     }
 
 
@@ -112,7 +110,7 @@ def run_case(task: tuple[str, Case, str]) -> dict:
         ns = default_meter().measure(case.expr, case.ranges).ns_per_element
         result = Optimized(method, case.name, case.expr, case.expr, ns, ns, 0.0, True, [], 0, 0.0)
     elif method == "fast-math":
-        result = fast_math(case.name, case.expr, case.ranges, c["fast"], c["check"])
+        result = fast_math(case.name, case.expr, case.ranges, c["fast"], c["settings"])
     elif method == "saturation":
         result = saturated(case.name, case.expr, case.ranges, c["limits"], c["settings"])
     else:

@@ -16,18 +16,23 @@ import numpy as np
 import torch
 
 from src.config import PROJECT_ROOT, settings_from_config
-from src.cost.check import CheckSettings, jit_error
 from src.cost.jit import Jit, default_jit_settings
 from src.cost.measure import CostMeter, default_meter
 from src.cost.static import StaticCostModel, default_static_model
 from src.expr import Expr, VarRange
-from src.expr.settings import default_range
 from src.modules.actor import ActorModule, latency_prior
 from src.modules.policy import ActorPolicy
 from src.modules.weights import load_actor_weights
 from src.selfplay.egraph import EGraphEnv
 from src.selfplay.rules import RULES
-from src.selfplay.runner import Policy, RunnerSettings, check_equal, run_trajectory
+from src.selfplay.runner import (
+    Policy,
+    RunnerSettings,
+    check_equal,
+    check_inputs,
+    judge,
+    run_trajectory,
+)
 
 
 @dataclass
@@ -173,19 +178,20 @@ def fast_math(
     expr: Expr,
     ranges: Mapping[str, VarRange],
     fast: CostMeter,
-    check: CheckSettings,
+    settings: RunnerSettings,
     meter: CostMeter | None = None,
 ) -> Optimized:
-    """The input as it is, compiled with fast-math flags (what ``-ffast-math`` gives)."""
+    """The input as it is, compiled with fast-math flags (what ``-ffast-math`` gives),
+    its outputs judged like any rewrite's (``runner.judge``)."""
     meter = meter or default_meter()
     start = time.perf_counter()
-    full = {v: ranges.get(v, default_range()) for v in expr.variables}
-    error = jit_error(fast.jit.compile(expr), full, check)
-    ok = error <= check.rtol
+    inputs = check_inputs([expr], ranges, settings)
+    kernel = fast.jit.compile(expr)
+    disagreement, error = judge(expr, inputs, kernel(inputs, n=settings.check_elements), settings)
+    ok = not disagreement
     before = meter.measure(expr, ranges).ns_per_element
     after = fast.measure(expr, ranges).ns_per_element if ok else before
     return Optimized(
         "fast-math", name, expr, expr, before, after,
-        error, ok, [], 0, time.perf_counter() - start,
-        "" if ok else f"fast-math kernel disagrees (relative error {error:.3g})",
+        error, ok, [], 0, time.perf_counter() - start, disagreement,
     )  # fmt: skip
