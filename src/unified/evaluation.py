@@ -36,6 +36,7 @@ from src.data.corpus import load_corpus
 from src.expr import Expr, VarRange
 from src.expr.settings import default_range
 from src.selfplay.rules import RULES
+from src.selfplay.runner import check_equal
 
 from .search import (
     Optimized,
@@ -108,7 +109,8 @@ def run_case(task: tuple[str, Case, str]) -> dict:
     c = _context(config_yaml)
     if method == "input":
         ns = default_meter().measure(case.expr, case.ranges).ns_per_element
-        result = Optimized(method, case.name, case.expr, case.expr, ns, ns, 0.0, True, [], 0, 0.0)
+        _, error = check_equal(case.expr, case.expr, case.ranges, c["settings"])
+        result = Optimized(method, case.name, case.expr, case.expr, ns, ns, error, True, [], 0, 0.0)
     elif method == "fast-math":
         result = fast_math(case.name, case.expr, case.ranges, c["fast"], c["settings"])
     elif method == "saturation":
@@ -166,6 +168,18 @@ def summarize(records: Sequence[dict]) -> list[dict]:
                 }
             )
     return rows
+
+
+def mismatch_list(records: Sequence[dict]) -> str:
+    """Each semantic mismatch: method, expression and why (the input was kept)."""
+    lines = [
+        f"- {r['suite']} / {r['method']} / {r['name']}: {r['note']}" for r in records if not r["ok"]
+    ]
+    return (
+        "\nSemantic mismatches (the input is kept in their place):\n" + "\n".join(lines) + "\n"
+        if lines
+        else ""
+    )
 
 
 def table(rows: Sequence[dict], skipped: Sequence[str]) -> str:
@@ -269,7 +283,7 @@ def evaluate(config: Mapping) -> int:
                 )
     records.sort(key=lambda r: (r["suite"], r["name"], METHODS.index(r["method"])))
     rows = summarize(records)
-    text = table(rows, skipped)
+    text = table(rows, skipped) + mismatch_list(records)
     write_text_atomic(out_dir / "results.md", text)
     write_text_atomic(
         out_dir / "results.json",
