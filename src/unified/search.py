@@ -128,6 +128,7 @@ def guided(
     """The threshold-policy search of the runner (evaluation mode)."""
     model, meter = model or default_static_model(), meter or default_meter()
     start = time.perf_counter()
+    # threshold approval draws nothing from the generator; the runner's signature wants one
     outcome = run_trajectory(
         expr, ranges, policy, RULES, settings, model, meter, np.random.default_rng(0), name,
         sample=False,
