@@ -28,9 +28,10 @@ from timing import call_times
 from src.config import default_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
-from src.modules.actor import ActorModule, latency_prior
+from src.modules.actor import ActorModule
 from src.modules.autograd_reference import batch_tensors, reference_losses
 from src.modules.kernels import StepBatch, loss_and_gradients
+from src.modules.policy import latency_prior
 from src.selfplay.rules import RULES
 
 

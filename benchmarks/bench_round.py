@@ -22,9 +22,11 @@ from omegaconf import OmegaConf
 
 from src.config import CONF_DIR
 from src.data.selfplay import SelfPlayDataModule
-from src.modules.actor import ActorModule, latency_prior
+from src.modules.actor import ActorModule
 from src.modules.critic.round import RoundCritic
+from src.modules.policy import latency_prior
 from src.selfplay.rules import RULES
+from src.selfplay.runner import RUNNER_PHASES
 
 
 def main() -> None:
@@ -68,7 +70,7 @@ def main() -> None:
     )
     for phase, seconds in phases.items():
         print(f"  {phase:9} {seconds:7.1f} s  {100 * seconds / total:5.1f}%")
-    for part in ("egraph", "policy", "measure"):
+    for part in RUNNER_PHASES:
         seconds = recorded[f"time/runner_{part}"]
         print(f"    runner {part:8} {seconds:7.1f} s (summed over trajectories)")
     print(f"  total     {total:7.1f} s")

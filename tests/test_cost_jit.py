@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from src.cost.check import default_check_settings, jit_error
-from src.cost.jit import Jit, JitSettings, default_jit, default_jit_settings
+from src.cost.jit import ALIGN_BYTES, Jit, JitSettings, default_jit, default_jit_settings
 from src.cost.kernel_ir import kernel_ir
 from src.cost.lowering import LOWERINGS, MATH_LIBRARY
 from src.data.corpus import load_corpus
@@ -233,3 +233,13 @@ def test_bad_arguments_are_clear_errors():
         JitSettings(6, 2, 0, False)
     with pytest.raises(ValueError, match="codegen_level"):
         JitSettings(8, 5, 0, False)
+
+
+def test_bound_arrays_start_on_a_cache_line():
+    kernel = default_jit().compile(parse_sexpr("(+ x (* y 2))"))
+    for offset in range(4):  # inputs at every 4-byte misalignment
+        data = np.arange(40, dtype=np.float32)[offset : offset + 33]
+        call = kernel.bind({"x": data, "y": data})
+        assert all(a.ctypes.data % ALIGN_BYTES == 0 for a in [*call.arrays, call.out])
+        call.run()
+        assert np.array_equal(call.out, data + data * 2)

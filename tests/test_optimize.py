@@ -9,10 +9,11 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from src.config import CONF_DIR, conf_group
+from src.cost.measure import default_meter
 from src.expr import parse_sexpr
 from src.modules.actor import ActorModule
+from src.selfplay.fastest import fastest
 from src.selfplay.rules import RULES
-from src.selfplay.runner import RunOutcome
 from src.unified import search
 from src.unified.evaluation import evaluate
 from src.unified.optimize import JSON_KEYS, optimize, quote_free_text
@@ -59,15 +60,12 @@ def test_output_is_in_the_inputs_syntax(actor_file, capsys):
     assert len(records) > 3 and all(r["output"].startswith("(FPCore") for r in records)
 
 
-def test_a_failed_check_keeps_the_input(monkeypatch):
+def test_a_failed_check_keeps_the_input():
     seed, wrong = parse_sexpr("(sin x)"), parse_sexpr("(cos x)")
-
-    def wrong_run(*args, **kwargs):
-        return RunOutcome(None, "final expression disagrees", ["sin-to-cos"], 3, 1, {}, wrong, 2.0)
-
-    monkeypatch.setattr(search, "run_trajectory", wrong_run)
-    result = search.guided("x", seed, {}, None, None)
-    assert result.ok is False and result.output is seed and result.ns_after == result.ns_before
+    settings = search.runner_settings(_config("optimize"))
+    choice = fastest(seed, [wrong], {}, settings, default_meter())
+    assert choice.final_disagreement and choice.output is seed
+    assert choice.final_ns is None and choice.candidates_measured == 0
 
 
 def test_bad_calls_are_one_line_errors(actor_file, tmp_path, capsys):

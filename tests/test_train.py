@@ -76,7 +76,8 @@ def test_the_smoke_run_leaves_every_file(smoke_run):
 
 def test_the_actor_learns_and_every_loss_is_finite(smoke_run):
     from src.config import default_config
-    from src.modules.actor import ActorModule, latency_prior
+    from src.modules.actor import ActorModule
+    from src.modules.policy import latency_prior
     from src.selfplay.rules import RULES
 
     config = default_config()

@@ -10,6 +10,12 @@ sampled inputs are counted in the result, never dropped.
 
 Costs are cached in memory and, when a path is given, in an SQLite file keyed by the
 expression's text, its variables' ranges, the measurement settings and the machine.
+
+``CostMeter.compare`` times an input and its candidates in interleaved rounds, for
+speedups that repeat far better than the ratio of two separate measurements (see
+``paired.py``). Comparisons are not cached: a speedup is a relation measured in one
+window, and the caller that wants one (is this candidate really faster?) wants it
+measured now, while an input's cost from an earlier window is what ``measure`` caches.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ import hashlib
 import json
 import math
 import platform
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
 import llvmlite
 import numpy as np
+from omegaconf import DictConfig
 
 from src.config import PROJECT_ROOT, conf_group, settings_from_config
 from src.expr import Expr, VarRange, const, parse_sexpr
@@ -32,9 +39,10 @@ from src.expr.sampling import sample_inputs
 from src.expr.settings import default_range, log_uniform_ratio
 
 from .cost_cache import CostCache
-from .jit import BoundCall, Jit, default_jit, host_description
+from .jit import ALIGN_BYTES, BoundCall, Jit, default_jit, host_description
+from .paired import PairedSettings, default_paired_settings, log_margins, rotation, speedups
 from .quiet import QuietGate
-from .records import Measurement
+from .records import Comparison, Measurement, PairedCost
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,11 @@ class CostMeter:
         jit: Jit | None = None,
         settings: MeasureSettings | None = None,
         cache_path: Path | None = None,
+        paired: PairedSettings | None = None,
     ) -> None:
         self.jit = jit or default_jit()
         self.settings = settings or default_measure_settings()
+        self.paired = paired or default_paired_settings()
         self._memory: dict[str, Measurement] = {}
         self._disk = CostCache(cache_path) if cache_path is not None else None
         self.timer_overhead_ns = self._timer_overhead()
@@ -109,7 +119,7 @@ class CostMeter:
         return (
             f"{platform.machine()} {host_description()} llvmlite {llvmlite.__version__} "
             f"lanes {jit.lanes} codegen {jit.codegen_level} passes {jit.ir_pass_level} "
-            f"fast {jit.fast_math}"
+            f"fast {jit.fast_math} align {ALIGN_BYTES}"
         )
 
     def _key(self, expr: Expr, ranges: Mapping[str, VarRange]) -> str:
@@ -148,11 +158,16 @@ class CostMeter:
         inputs = sample_inputs(ranges, kernel.variables, s.elements, s.seed, log_uniform_ratio())
         return kernel.bind(inputs, n=s.elements)
 
-    def _run(self, call: BoundCall) -> Measurement:
+    def _calls_per_group(self, call: BoundCall, group_ms: float) -> int:
+        """Warms ``call`` up; the calls that take about ``group_ms``, within the bounds."""
         s = self.settings
         warm = call.time_calls(max(1, s.warmup_calls))
         per_call_ms = max(float(warm.min()), 1.0) / 1e6
-        calls = int(np.clip(math.ceil(s.group_ms / per_call_ms), s.min_calls, s.max_calls))
+        return int(np.clip(math.ceil(group_ms / per_call_ms), s.min_calls, s.max_calls))
+
+    def _run(self, call: BoundCall) -> Measurement:
+        s = self.settings
+        calls = self._calls_per_group(call, s.group_ms)
         estimates = np.empty(s.groups)
         quiet, budget_ms = True, s.quiet_max_wait_ms
         for group in range(s.groups):
@@ -164,17 +179,65 @@ class CostMeter:
         nonfinite = int(np.count_nonzero(~np.isfinite(call.out)))
         return Measurement(cost, spread, nonfinite, s.elements, calls * s.groups, quiet)
 
+    def compare(
+        self, exprs: Sequence[Expr], ranges: Mapping[str, VarRange] | None = None
+    ) -> Comparison:
+        """The costs of ``exprs`` (the input first, then its candidates) timed in
+        interleaved rounds, and each one's speedup over the first with its noise margin
+        (``paired.py``). Inputs come from ``ranges`` (the default range for any variable
+        it does not name). The quiet gate waits at most ``paired.max_wait_ms`` in all."""
+        if not exprs:
+            raise ValueError("compare needs at least one expression")
+        s, p = self.settings, self.paired
+        names = set().union(*(e.variables for e in exprs))
+        full = {v: (ranges or {}).get(v, default_range()) for v in names}
+        bound = [self.bind(e, full) for e in exprs]
+        calls = [self._calls_per_group(b, p.group_ms) for b in bound]
+        round_ns = np.empty((p.rounds, len(bound)))
+        quiet, waited_ms = True, 0.0
+        for r in range(p.rounds):
+            quiet_now, waited = self.gate.wait(p.max_wait_ms - waited_ms)
+            quiet, waited_ms = quiet and quiet_now, waited_ms + waited
+            for k in rotation(r, len(bound)):
+                samples = bound[k].time_calls(calls[k])
+                round_ns[r, k] = _settle(samples, self.timer_overhead_ns, s.elements)
+        ratio, margin = speedups(round_ns, p.speedup), log_margins(round_ns, p.margin_z)
+        costs = tuple(
+            PairedCost(
+                float(round_ns[:, k].min()),
+                float(ratio[k]),
+                float(margin[k]),
+                int(np.count_nonzero(~np.isfinite(b.out))),
+                calls[k] * p.rounds,
+            )
+            for k, b in enumerate(bound)
+        )
+        rows = tuple(tuple(float(x) for x in row) for row in round_ns)
+        return Comparison(costs, rows, s.elements, quiet, waited_ms)
+
 
 def default_measure_settings() -> MeasureSettings:
     return settings_from_config(MeasureSettings, conf_group("cost").measure, "cost.measure")
+
+
+def meter_from_config(cost: DictConfig) -> CostMeter:
+    """A meter with the measurement settings and disk cache of ``cost``, a composed
+    ``cost`` config group (its kernels compile with the shared default ``Jit``). An entry
+    point passes its own, so that its overrides apply (an interactive tool sets a low
+    ``measure.paired.max_wait_ms``)."""
+    disk = cost.cache.disk
+    return CostMeter(
+        settings=settings_from_config(MeasureSettings, cost.measure, "cost.measure"),
+        cache_path=PROJECT_ROOT / disk if disk else None,
+        paired=settings_from_config(PairedSettings, cost.measure.paired, "cost.measure.paired"),
+    )
 
 
 @cache
 def default_meter() -> CostMeter:
     """The process's shared ``CostMeter``, with the settings (and disk cache) in
     ``conf/cost``."""
-    disk = conf_group("cost").cache.disk
-    return CostMeter(cache_path=PROJECT_ROOT / disk if disk else None)
+    return meter_from_config(conf_group("cost"))
 
 
 def measure(expr: Expr, ranges: Mapping[str, VarRange] | None = None) -> Measurement:

@@ -7,7 +7,8 @@ calls the meter times a fixed probe kernel; while the probe runs more than ``tol
 slower than the fastest of its last ``history`` timings, the meter sleeps and tries
 again. Because the baseline is recent, a slowdown that lasts (a busier machine) becomes
 the new normal instead of stalling every measurement; and the meter bounds the total
-wait of one measurement.
+wait of one measurement (``cost.measure.quiet_max_wait_ms``) and of one paired
+comparison (``cost.measure.paired.max_wait_ms``).
 """
 
 from __future__ import annotations

@@ -41,7 +41,13 @@ from src.data.corpus import load_corpus
 from src.data.schema import Trajectory, TrajectoryAdvantages, write_advantages, write_trajectories
 from src.expr.settings import default_range
 from src.selfplay.rules import FAMILIES, RULES
-from src.selfplay.runner import Policy, RunnerSettings, RunOutcome, run_trajectory
+from src.selfplay.runner import (
+    RUNNER_PHASES,
+    Policy,
+    RunnerSettings,
+    RunOutcome,
+    run_trajectory,
+)
 
 Critique = Callable[[int, Sequence[Trajectory]], tuple[list[np.ndarray], dict, np.ndarray]]
 Log = Callable[[Mapping[str, float], Mapping[str, np.ndarray], int], None]
@@ -250,7 +256,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
         seconds["critique"] = time.perf_counter() - start
         metrics = _round_metrics(outcomes, trajectories) | critic_metrics
         metrics["selfplay/dropped_total"] = float(self.dropped_total)
-        for phase in ("egraph", "policy", "measure"):
+        for phase in RUNNER_PHASES:
             metrics[f"time/runner_{phase}"] = float(sum(o.seconds.get(phase, 0.0) for o in outcomes))
         metrics |= {f"time/{phase}": value for phase, value in seconds.items()}
         histograms = {

@@ -15,7 +15,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import pytorch_lightning as pl
@@ -24,13 +23,10 @@ import torch
 from src.config import settings_from_config
 from src.expr import Expr
 
-from .features import FeatureSettings
 from .kernels import PARAM_GROUPS, LossSettings, StepBatch, loss_and_gradients
-from .nnue import ExprNnue, InitSettings, fixed_shapes, net_shape
-from .policy import ActorPolicy
+from .nnue import ExprNnue, fixed_shapes
+from .policy import ActorPolicy, fresh_net
 from .weights import load_actor_weights, save_actor_weights
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,20 +38,6 @@ class OptimSettings:
     weight_decay: float
     grad_clip: float
     update_batch_size: int
-
-
-def _settings(cls: type[T], config: Mapping, key: str) -> T:
-    return settings_from_config(cls, config[key], f"actor.{key}")
-
-
-def latency_prior(config: Mapping) -> Mapping[str, float] | None:
-    """The op costs for the embeddings' latency prior: the static cost table
-    (``cost.static.ops``) of the composed root config, if one is loaded and
-    ``actor.features.latency_prior`` is on."""
-    static = config.get("cost", {}).get("static")
-    if not config["actor"]["features"]["latency_prior"] or not static:
-        return None
-    return {str(op): float(cost) for op, cost in static["ops"].items()}
 
 
 def step_batch(batch: Mapping[str, torch.Tensor], dtype: np.dtype) -> StepBatch:
@@ -90,12 +72,10 @@ class ActorModule(pl.LightningModule):
         self.automatic_optimization = False
         if rule_names and len(rule_names) != len(templates):
             raise ValueError(f"{len(rule_names)} rule names for {len(templates)} rule templates")
-        self.features = _settings(FeatureSettings, config, "features")
+        net = fresh_net(config, latency_ns)
+        self.features, self.shape = net.feature_settings, net.shape
         self.loss_settings = settings_from_config(LossSettings, config, "actor")
         self.optim_settings = settings_from_config(OptimSettings, config, "actor")
-        self.shape = net_shape(config["net"], self.features)
-        init = _settings(InitSettings, config, "init")
-        net = ExprNnue.create(self.shape, self.features, init, latency_ns)
         self.weights = torch.nn.ParameterDict(
             {name: torch.nn.Parameter(torch.from_numpy(a)) for name, a in net.params.items()}
         )

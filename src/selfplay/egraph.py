@@ -22,22 +22,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from egglog import bindings as egg
 
 from src.config import conf_group
 from src.cost.static import StaticCostModel
-from src.expr import BOOL, CONST, NUM, OPS, VAR, Expr, apply, const, postorder, var
+from src.expr import BOOL, CONST, NUM, OPS, VAR, Expr, postorder
 
+from .extraction import CONSTRUCTOR, LEAVES, OP_OF, extract_best
 from .rules import Rule, RuleError
 
 _SPAN = egg.PanicSpan()
 _SORT = {NUM: "Num", BOOL: "Cond"}
-CONSTRUCTOR = {op: "Op" + op.capitalize() for op in OPS}
-_OP_OF = {name: op for op, name in CONSTRUCTOR.items()}
-_LEAVES = ("Const", "Var")
 # Guards the analysis can decide, by the relation that makes them hold.
 _GUARD_RELATION = {"ge": "NonNeg", "gt": "Pos", "ne": "NonZero"}
 
@@ -148,17 +146,11 @@ class EGraphEnv:
         self.rules = tuple(rules)
         self.model = model
         self.node_budget = node_budget
-        match_limit = match_limit or int(conf_group("selfplay").egraph.match_limit)
+        self.match_limit = match_limit or int(conf_group("selfplay").egraph.match_limit)
         self._graph = egg.EGraph(seminaive=False)
         self._run_text(language_program(self.rules))
-        self._step = [
-            self._graph.parse_program(
-                f"(run-schedule (let-scheduler bo (back-off :match-limit {match_limit})) "
-                f"(run-with bo r{k}))"
-            )[0]
-            for k in range(len(rules))
-        ]
-        self._analysis = self._graph.parse_program("(run-schedule (saturate (run analysis)))")[0]
+        self._frozen: egg.FrozenEGraph | None = None
+        self._nodes: int | None = None
         self._root = self._insert(expr)
         self._costs = {CONSTRUCTOR[op]: model.costs[op] for op in OPS} | {
             "Const": model.costs[CONST],
@@ -184,32 +176,67 @@ class EGraphEnv:
         self._graph.run_program(*actions)
         return names[expr]
 
+    def frozen(self) -> egg.FrozenEGraph:
+        """egglog's frozen copy of the e-graph as it is now (made once per change:
+        extraction and ``size`` share it)."""
+        if self._frozen is None:
+            self._frozen = self._graph.freeze()
+        return self._frozen
+
+    def _changed(self) -> None:
+        self._frozen = self._nodes = None
+
+    def _language_rows(self) -> list:
+        return [
+            row
+            for name, function in self.frozen().functions.items()
+            if name in OP_OF or name in LEAVES
+            for row in function.rows
+        ]
+
     def node_count(self) -> int:
-        """E-nodes of the expression language (analysis facts excluded)."""
-        (report,) = self._graph.run_program(egg.PrintSize(_SPAN, None))
-        return sum(rows for name, rows in report.sizes if name in _OP_OF or name in _LEAVES)
+        """E-nodes of the expression language (analysis facts excluded), asked of egglog
+        once per change (its size report is ~15x cheaper than reading the frozen copy)."""
+        if self._nodes is None:
+            (report,) = self._graph.run_program(egg.PrintSize(_SPAN, None))
+            sizes = report.sizes
+            self._nodes = sum(rows for name, rows in sizes if name in OP_OF or name in LEAVES)
+        return self._nodes
 
     def size(self) -> tuple[int, int]:
         """(e-nodes, e-classes) of the expression language (analysis facts excluded)."""
-        frozen = self._graph.freeze()
-        classes = {
-            row.output
-            for name, function in frozen.functions.items()
-            if name in _OP_OF or name in _LEAVES
-            for row in function.rows
-        }
-        return self.node_count(), len(classes)
+        rows = self._language_rows()
+        return len(rows), len({row.output for row in rows})
 
     def apply(self, index: int) -> int:
-        """Run rule ``index`` once; returns its number of matches (0 when the e-graph has
-        reached its node budget, in which case nothing is applied)."""
+        """Run rule ``index`` once; its number of matches (see ``apply_rules``)."""
+        return self.apply_rules([index])[0]
+
+    def apply_rules(self, indices: Sequence[int]) -> list[int]:
+        """Run each rule of ``indices`` once, in that order, in one egglog program; returns
+        each one's number of matches (all 0 when the e-graph has reached its node
+        budget, in which case nothing is applied).
+
+        The guard analysis runs once, before the first rule: a guarded rule sees the
+        facts known when the program started, so it may miss a match on an e-class made
+        by an earlier rule of the same call (a missed rewrite, never a wrong one). The
+        node budget is checked once per call, so a call may end past it by what its
+        rules add (each is bounded by the back-off match limit)."""
+        if not indices:
+            return []
         if self.node_count() >= self.node_budget:
-            return 0
-        rule = self.rules[index]
-        if rule.guard is not None:
-            self._graph.run_program(self._analysis)
-        (output,) = self._graph.run_program(self._step[index])
-        return int(output.report.num_matches_per_rule.get(rule.name, 0))
+            return [0] * len(indices)
+        guarded = any(self.rules[k].guard is not None for k in indices)
+        steps = " ".join(f"(run-with bo r{k})" for k in indices)
+        analysis = "(saturate (run analysis)) " if guarded else ""
+        (command,) = self._graph.parse_program(
+            f"(run-schedule (let-scheduler bo (back-off :match-limit {self.match_limit})) "
+            f"(seq {analysis}{steps}))"
+        )
+        (output,) = self._graph.run_program(command)
+        self._changed()
+        matches = output.report.num_matches_per_rule
+        return [int(matches.get(self.rules[k].name, 0)) for k in indices]
 
     def saturate(
         self,
@@ -219,11 +246,13 @@ class EGraphEnv:
         match_limit: int,
         ban_length: int,
         iterations_per_check: int,
+        on_check: Callable[[], None] | None = None,
     ) -> SaturationReport:
         """All rules together under egglog's back-off scheduler until nothing changes or
         a limit is reached. egglog checks no node or time limit itself, so the limits
         are checked after every ``iterations_per_check`` iterations (one scheduler
-        keeps its back-off state for that long)."""
+        keeps its back-off state for that long); ``on_check`` is called at each check
+        that found the e-graph changed (the caller may extract there)."""
         start = time.perf_counter()
         chunk = self._graph.parse_program(
             f"(run-schedule (let-scheduler bo (back-off :match-limit {match_limit} "
@@ -233,10 +262,13 @@ class EGraphEnv:
         stop, done = "iterations", 0
         while done < max_iterations:
             (output,) = self._graph.run_program(chunk)
+            self._changed()
             done += iterations_per_check
             if not output.report.updated:
                 stop = "saturated"
                 break
+            if on_check is not None:
+                on_check()
             if self.node_count() >= max_nodes:
                 stop = "nodes"
                 break
@@ -247,70 +279,8 @@ class EGraphEnv:
 
     def extract(self) -> tuple[Expr, float]:
         """The cheapest expression of the root's e-class under the static model, counting
-        each distinct node once, and its cost.
-
-        Greedy DAG extraction over egglog's frozen e-graph: repeatedly, an e-class takes
-        the e-node whose own cost plus the union of its children's chosen sub-DAGs is
-        cheapest, never one whose sub-DAG runs through the class itself. (egglog 13.2's
-        ``bindings.Extractor`` panics on some saturated e-graphs, so this walks the
-        frozen e-graph instead.)"""
-        graph = self._graph
-        frozen = graph.freeze()
-        rows = [
-            (name, row.inputs, row.output)
-            for name, function in frozen.functions.items()
-            if name in _OP_OF or name in _LEAVES
-            for row in function.rows
-            if not row.subsumed
-        ]
-        best: dict = {}  # class -> (total, {node key: cost}, classes below, row)
-        changed = True
-        while changed:
-            changed = False
-            for row in rows:
-                name, inputs, output = row
-                children = inputs if name in _OP_OF else []
-                if any(c not in best for c in children):
-                    continue
-                nodes: dict = {}
-                below: set = set()
-                for child in children:
-                    nodes.update(best[child][1])
-                    below |= best[child][2]
-                    below.add(child)
-                if output in below:
-                    continue
-                nodes[(name, tuple(inputs))] = self._costs[name]
-                total = sum(nodes.values())
-                if output not in best or total < best[output][0] - 1e-12:
-                    best[output] = (total, nodes, frozenset(below), row)
-                    changed = True
-        _, root = graph.eval_expr(egg.Var(_SPAN, self._root))
-        built: dict = {}
-        for klass in _classes_bottom_up(root, best):
-            name, inputs, _ = best[klass][3]
-            if name == "Const":
-                built[klass] = const(graph.value_to_f64(inputs[0]))
-            elif name == "Var":
-                built[klass] = var(graph.value_to_string(inputs[0]))
-            else:
-                built[klass] = apply(_OP_OF[name], *(built[c] for c in inputs))
-        return built[root], best[root][0]
-
-
-def _classes_bottom_up(root, best: dict) -> list:
-    """The classes of the chosen DAG under ``root``, children before parents."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        klass, expanded = stack.pop()
-        if expanded:
-            order.append(klass)
-            continue
-        if klass in seen:
-            continue
-        seen.add(klass)
-        stack.append((klass, True))
-        name, inputs, _ = best[klass][3]
-        if name in _OP_OF:
-            stack.extend((c, False) for c in inputs)
-    return order
+        each distinct node once, and its cost (``extraction.py``: a compiled greedy DAG
+        extraction over egglog's frozen e-graph; egglog 13.2's ``bindings.Extractor``
+        panics on some saturated e-graphs and prices trees, not DAGs)."""
+        _, root = self._graph.eval_expr(egg.Var(_SPAN, self._root))
+        return extract_best(self._graph, root, self._costs, self.frozen())

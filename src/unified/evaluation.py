@@ -29,14 +29,14 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from src.atomic import write_text_atomic
-from src.cost.measure import default_meter
+from src.cost.measure import meter_from_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
 from src.data.corpus import load_corpus
 from src.expr import Expr, VarRange
 from src.expr.settings import default_range
+from src.selfplay.check import check_equal
 from src.selfplay.rules import RULES
-from src.selfplay.runner import check_equal
 
 from .search import (
     Optimized,
@@ -100,6 +100,7 @@ def _context(config_yaml: str) -> dict:
         "random": RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
         "limits": dict(config.selfplay.saturation),
         "fast": fast_math_meter(),
+        "meter": meter_from_config(config.cost),
     }
 
 
@@ -107,16 +108,23 @@ def run_case(task: tuple[str, Case, str]) -> dict:
     """One method on one case, as a JSON-ready record."""
     config_yaml, case, method = task
     c = _context(config_yaml)
+    meter = c["meter"]
     if method == "input":
-        ns = default_meter().measure(case.expr, case.ranges).ns_per_element
+        ns = meter.measure(case.expr, case.ranges).ns_per_element
         _, error = check_equal(case.expr, case.expr, case.ranges, c["settings"])
-        result = Optimized(method, case.name, case.expr, case.expr, ns, ns, error, True, [], 0, 0.0)
+        result = Optimized(
+            method, case.name, case.expr, case.expr, ns, ns, error, True, [], 0, 0.0, "", ns
+        )
     elif method == "fast-math":
-        result = fast_math(case.name, case.expr, case.ranges, c["fast"], c["settings"])
+        result = fast_math(case.name, case.expr, case.ranges, c["fast"], c["settings"], meter)
     elif method == "saturation":
-        result = saturated(case.name, case.expr, case.ranges, c["limits"], c["settings"])
+        result = saturated(
+            case.name, case.expr, case.ranges, c["limits"], c["settings"], meter=meter
+        )
     else:
-        result = guided(case.name, case.expr, case.ranges, c[method], c["settings"], method)
+        result = guided(
+            case.name, case.expr, case.ranges, c[method], c["settings"], method, meter=meter
+        )
     record = {
         "suite": case.suite,
         "method": method,
@@ -126,6 +134,8 @@ def run_case(task: tuple[str, Case, str]) -> dict:
         "ns_before": result.ns_before,
         "ns_after": result.ns_after,
         "speedup": result.speedup,
+        "raw_speedup": result.raw_speedup,
+        "candidates_measured": result.candidates_measured,
         "max_rel_error": result.max_rel_error,
         "ok": result.ok,
         "note": result.note,
@@ -135,7 +145,7 @@ def run_case(task: tuple[str, Case, str]) -> dict:
         "recovery": None,
     }
     if case.best is not None:
-        best = default_meter().measure(case.best, case.ranges).ns_per_element
+        best = meter.measure(case.best, case.ranges).ns_per_element
         possible = math.log(result.ns_before / best)
         if possible > 0:
             record["recovery"] = math.log(result.ns_before / result.ns_after) / possible
@@ -150,6 +160,7 @@ def summarize(records: Sequence[dict]) -> list[dict]:
             if not mine:
                 continue
             speedups = np.array([r["speedup"] for r in mine])
+            raw = np.array([r["raw_speedup"] for r in mine if r["raw_speedup"] is not None])
             recoveries = [r["recovery"] for r in mine if r["recovery"] is not None]
             errors = [r["max_rel_error"] for r in mine if math.isfinite(r["max_rel_error"])]
             rows.append(
@@ -160,6 +171,10 @@ def summarize(records: Sequence[dict]) -> list[dict]:
                     "failures": sum(not r["ok"] for r in mine),
                     "geomean_speedup": float(np.exp(np.mean(np.log(speedups)))),
                     "median_speedup": float(np.median(speedups)),
+                    "raw_geomean_speedup": float(np.exp(np.mean(np.log(raw))))
+                    if raw.size
+                    else None,
+                    "slower_raw": int(np.sum(raw < 1.0)),
                     "faster_by_5pct": int(np.sum(speedups > 1.05)),
                     "median_recovery": float(np.median(recoveries)) if recoveries else None,
                     "max_rel_error": max(errors) if errors else None,
@@ -185,16 +200,19 @@ def mismatch_list(records: Sequence[dict]) -> str:
 def table(rows: Sequence[dict], skipped: Sequence[str]) -> str:
     lines = [
         "| suite | method | n | failures | geomean speedup | median speedup | >5% faster "
-        "| median recovery | max rel error | median e-graph nodes | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| raw geomean | raw slower | median recovery | max rel error | median e-graph nodes "
+        "| seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         recovery = "" if r["median_recovery"] is None else f"{r['median_recovery']:.2f}"
         error = "" if r["max_rel_error"] is None else f"{r['max_rel_error']:.2g}"
+        raw = "" if r["raw_geomean_speedup"] is None else f"{r['raw_geomean_speedup']:.3f}"
         lines.append(
             f"| {r['suite']} | {r['method']} | {r['expressions']} | {r['failures']} "
             f"| {r['geomean_speedup']:.3f} | {r['median_speedup']:.3f} | {r['faster_by_5pct']} "
-            f"| {recovery} | {error} | {r['median_egraph_nodes']:.0f} | {r['seconds']:.1f} |"
+            f"| {raw} | {r['slower_raw']} | {recovery} | {error} "
+            f"| {r['median_egraph_nodes']:.0f} | {r['seconds']:.1f} |"
         )
     if skipped:
         lines.append(f"\nSkipped (larger than fpcore_max_dag_nodes): {', '.join(skipped)}")

@@ -25,8 +25,9 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from src.atomic import atomic_open
 from src.data.selfplay import SelfPlayDataModule
-from src.modules.actor import ActorModule, latency_prior
+from src.modules.actor import ActorModule
 from src.modules.critic.round import RoundCritic
+from src.modules.policy import latency_prior
 from src.modules.quiet import quiet_lightning
 from src.selfplay.rules import RULES
 

@@ -1,7 +1,12 @@
 """Optimizing one expression, by each of the methods ``evaluate.py`` compares and the
-one ``optimize.py`` uses (the trained guide). Every result is checked: an output that
-does not compute what the input does on sampled inputs is reported as not ok, and the
-input is kept in its place.
+one ``optimize.py`` uses (the trained guide). Every result is checked and guarded: the
+answer is the fastest, by one paired measurement, of the input and the run's extracted
+candidates that compute what the input does on sampled inputs
+(``src/selfplay/fastest.py``), so no method hands back a slower kernel. The raw final
+extraction is reported beside it (``raw_ns_after``), so comparisons stay honest.
+
+Nothing here imports torch: a training checkpoint (``.ckpt``) is read through the
+actor's LightningModule, imported only when one is given.
 """
 
 from __future__ import annotations
@@ -13,31 +18,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from src.config import PROJECT_ROOT, settings_from_config
 from src.cost.jit import Jit, default_jit_settings
 from src.cost.measure import CostMeter, default_meter
 from src.cost.static import StaticCostModel, default_static_model
 from src.expr import Expr, VarRange
-from src.modules.actor import ActorModule, latency_prior
-from src.modules.policy import ActorPolicy
+from src.modules.policy import ActorPolicy, fresh_net, latency_prior
 from src.modules.weights import load_actor_weights
+from src.selfplay.check import check_inputs, judge
 from src.selfplay.egraph import EGraphEnv
+from src.selfplay.fastest import Choice, fastest
 from src.selfplay.rules import RULES
-from src.selfplay.runner import (
-    Policy,
-    RunnerSettings,
-    check_equal,
-    check_inputs,
-    judge,
-    run_trajectory,
-)
+from src.selfplay.runner import Policy, RunnerSettings, run_trajectory
 
 
 @dataclass
 class Optimized:
-    """One method's result on one expression."""
+    """One method's result on one expression: ``output`` is the guarded answer (see the
+    module docstring); ``raw_ns_after`` the final extraction's cost from the same paired
+    measurement (None when it failed the semantic check; ``ok`` is False then and
+    ``note`` says why), ``candidates_measured`` how many extractions were compared with
+    the input."""
 
     method: str
     name: str
@@ -51,10 +53,30 @@ class Optimized:
     egraph_nodes: int
     seconds: float
     note: str = ""
+    raw_ns_after: float | None = None
+    candidates_measured: int = 0
 
     @property
     def speedup(self) -> float:
         return self.ns_before / self.ns_after if self.ns_after > 0 else float("nan")
+
+    @property
+    def raw_speedup(self) -> float | None:
+        """The final extraction's speedup, unguarded (None when it failed the check)."""
+        if self.raw_ns_after is None or self.raw_ns_after <= 0:
+            return None
+        return self.ns_before / self.raw_ns_after
+
+
+def _guarded(
+    method: str, name: str, expr: Expr, choice: Choice, rules: list[str], nodes: int, start: float
+) -> Optimized:
+    return Optimized(
+        method, name, expr, choice.output, choice.seed_ns, choice.output_ns,
+        choice.output_error, not choice.final_disagreement, rules, nodes,
+        time.perf_counter() - start, choice.final_disagreement, choice.final_ns,
+        choice.candidates_measured,
+    )  # fmt: skip
 
 
 def runner_settings(config: Mapping) -> RunnerSettings:
@@ -94,24 +116,28 @@ def resolve_checkpoint(value: str) -> Path:
 def actor_policy(config: Mapping, checkpoint: Path | None) -> ActorPolicy:
     """The actor in ``checkpoint`` (an actor weight file, or a Lightning checkpoint of a
     training run), or an untrained one built from ``config`` when it is None."""
-    if checkpoint is not None and Path(checkpoint).suffix == ".pxw":
-        net, _ = load_actor_weights(Path(checkpoint))
-        net.encode_rules([(rule.lhs, rule.rhs) for rule in RULES])
+    templates = [(rule.lhs, rule.rhs) for rule in RULES]
+    if checkpoint is None:
+        net = fresh_net(config["actor"], latency_prior(config))
+        net.encode_rules(templates)
         return ActorPolicy(net)
-    actor = ActorModule(
-        config["actor"],
-        [(r.lhs, r.rhs) for r in RULES],
-        [r.name for r in RULES],
-        latency_prior(config),
-    )
-    if checkpoint is not None:
-        try:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-        except OSError as error:
-            raise ValueError(f"{checkpoint}: cannot read: {error.strerror}") from None
-        except Exception as error:  # torch raises many kinds for a file it cannot read
-            raise ValueError(f"{checkpoint}: not a checkpoint ({type(error).__name__})") from None
-        actor.load_state_dict(state)
+    if Path(checkpoint).suffix == ".pxw":
+        net, _ = load_actor_weights(Path(checkpoint))
+        net.encode_rules(templates)
+        return ActorPolicy(net)
+    # a training checkpoint is a torch file of the LightningModule: only this path needs torch
+    import torch
+
+    from src.modules.actor import ActorModule
+
+    actor = ActorModule(config["actor"], templates, [r.name for r in RULES], latency_prior(config))
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    except OSError as error:
+        raise ValueError(f"{checkpoint}: cannot read: {error.strerror}") from None
+    except Exception as error:  # torch raises many kinds for a file it cannot read
+        raise ValueError(f"{checkpoint}: not a checkpoint ({type(error).__name__})") from None
+    actor.load_state_dict(state)
     return actor.policy()
 
 
@@ -133,14 +159,10 @@ def guided(
         expr, ranges, policy, RULES, settings, model, meter, np.random.default_rng(0), name,
         sample=False,
     )  # fmt: skip
-    ok = outcome.dropped is None
-    output = outcome.final if ok and outcome.final is not None else expr
-    return Optimized(
-        method, name, expr, output,
-        meter.measure(expr, ranges).ns_per_element, meter.measure(output, ranges).ns_per_element,
-        outcome.max_rel_error, ok, outcome.rules_applied, outcome.egraph_nodes,
-        time.perf_counter() - start, outcome.dropped or "",
-    )  # fmt: skip
+    assert outcome.choice is not None  # every run that ends measures its candidates
+    return _guarded(
+        method, name, expr, outcome.choice, outcome.rules_applied, outcome.egraph_nodes, start
+    )
 
 
 def saturated(
@@ -153,20 +175,15 @@ def saturated(
     meter: CostMeter | None = None,
 ) -> Optimized:
     """egglog equality saturation with every rule (back-off scheduler, the limits in
-    ``selfplay.saturation``), then extraction."""
+    ``selfplay.saturation``); its candidates are the extractions at each limit check."""
     model, meter = model or default_static_model(), meter or default_meter()
     start = time.perf_counter()
     env = EGraphEnv(expr, RULES, model, node_budget=int(limits["max_nodes"]))
-    env.saturate(**limits)
-    output, _ = env.extract()
-    disagreement, error = check_equal(expr, output, ranges, settings)
-    ok = not disagreement
-    return Optimized(
-        "saturation", name, expr, output if ok else expr,
-        meter.measure(expr, ranges).ns_per_element,
-        meter.measure(output if ok else expr, ranges).ns_per_element,
-        error, ok, [], env.node_count(), time.perf_counter() - start, disagreement,
-    )  # fmt: skip
+    extractions: list[Expr] = []
+    env.saturate(**limits, on_check=lambda: extractions.append(env.extract()[0]))
+    extractions.append(env.extract()[0])
+    choice = fastest(expr, extractions, ranges, settings, meter)
+    return _guarded("saturation", name, expr, choice, [], env.node_count(), start)
 
 
 def fast_math_meter() -> CostMeter:
@@ -183,7 +200,9 @@ def fast_math(
     meter: CostMeter | None = None,
 ) -> Optimized:
     """The input as it is, compiled with fast-math flags (what ``-ffast-math`` gives),
-    its outputs judged like any rewrite's (``runner.judge``)."""
+    its outputs judged like any rewrite's (``check.judge``). Guarded like the others:
+    when the fast-math build measures slower, the answer is the plain build. (The two
+    builds come from two meters, so this one comparison is not paired.)"""
     meter = meter or default_meter()
     start = time.perf_counter()
     inputs = check_inputs([expr], ranges, settings)
@@ -191,8 +210,9 @@ def fast_math(
     disagreement, error = judge(expr, inputs, kernel(inputs, n=settings.check_elements), settings)
     ok = not disagreement
     before = meter.measure(expr, ranges).ns_per_element
-    after = fast.measure(expr, ranges).ns_per_element if ok else before
+    raw = fast.measure(expr, ranges).ns_per_element if ok else None
+    after = before if raw is None else min(raw, before)
     return Optimized(
         "fast-math", name, expr, expr, before, after,
-        error, ok, [], 0, time.perf_counter() - start, disagreement,
+        error, ok, [], 0, time.perf_counter() - start, disagreement, raw, int(ok),
     )  # fmt: skip

@@ -15,8 +15,9 @@ from src.config import default_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
 from src.expr import parse_sexpr
-from src.modules.actor import ActorModule, latency_prior, step_batch
+from src.modules.actor import ActorModule, step_batch
 from src.modules.kernels import PARAM_GROUPS, LossSettings, StepBatch, loss_and_gradients
+from src.modules.policy import latency_prior
 from src.modules.weights import ActorWeightsError, load_actor_weights
 from src.selfplay.rules import RULES
 

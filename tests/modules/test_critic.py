@@ -23,8 +23,10 @@ WIDTH = 154
 
 
 def critic_config(**changes):
-    """The default critic config with changes; float32, so comparisons can be tight."""
-    config = OmegaConf.merge(conf_group("critic"), {"train": {"precision": "32-true"}}, changes)
+    """The default critic config with changes; float32, so comparisons can be tight, and
+    no early stopping, so fits run the epochs asked for."""
+    exact = {"precision": "32-true", "target_explained_variance": 0, "patience": 0}
+    config = OmegaConf.merge(conf_group("critic"), {"train": exact}, changes)
     OmegaConf.set_readonly(config, True)
     return config
 
@@ -105,8 +107,9 @@ def test_one_advantage_per_step(tmp_path):
 
 def test_training_logs_loss_and_explained_variance(tmp_path):
     module = CriticModule(critic_config(), WIDTH)
-    trainer = fit_critic(module, synthetic(6, 10, seed=4), epochs=2, root_dir=tmp_path)
-    assert {"critic/loss", "critic/explained_variance"} <= set(trainer.callback_metrics)
+    fit = fit_critic(module, synthetic(6, 10, seed=4), epochs=2, root_dir=tmp_path)
+    assert {"critic/loss", "critic/explained_variance"} <= set(fit.metrics)
+    assert (fit.epochs, fit.steps, fit.stopped) == (2, 2, "")
 
 
 def test_warm_start_resumes_from_the_checkpoint(tmp_path):
@@ -176,18 +179,17 @@ def test_initialization_is_seeded():
 
 
 def test_a_diverged_critic_falls_back_to_its_last_good_state(monkeypatch, capsys):
-    from types import SimpleNamespace
-
     from src.modules.critic import round as round_module
+    from src.modules.critic.module import CriticFit
     from src.modules.critic.round import RoundCritic
 
     critic = RoundCritic(critic_config(), WIDTH)
     before = {k: v.clone() for k, v in critic.module.state_dict().items()}
 
-    def diverging_fit(module, data, **kwargs):
+    def diverging_fit(module, data, *args, **kwargs):
         with torch.no_grad():
             next(module.parameters()).fill_(float("nan"))
-        return SimpleNamespace(callback_metrics={"critic/loss": torch.tensor(float("nan"))})
+        return CriticFit({"critic/loss": float("nan")}, 1, 1, "", 0.1)
 
     monkeypatch.setattr(round_module, "fit_critic", diverging_fit)
     step = TrajectoryStep(np.zeros(130, np.float32), np.zeros(24, np.float32), 1, 0.5, True)
@@ -198,3 +200,4 @@ def test_a_diverged_critic_falls_back_to_its_last_good_state(monkeypatch, capsys
     for key, value in critic.module.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert len(result[0]) == 3 and np.isfinite(flat).all()
+    assert not critic.warm  # the next round is still its first

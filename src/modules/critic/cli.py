@@ -32,6 +32,9 @@ from .module import CriticData, CriticModule, advantages, fit_critic, summary_li
 # flag -> (config path, type)
 _OVERRIDES = {
     "epochs": ("train.epochs", int),
+    "max_steps": ("train.max_steps", int),
+    "target_explained_variance": ("train.target_explained_variance", float),
+    "patience": ("train.patience", int),
     "batch_size": ("train.batch_size", int),
     "lr": ("train.lr", float),
     "weight_decay": ("train.weight_decay", float),
@@ -111,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         if steps:
-            fit_critic(module, data, report=_report)
+            fit = fit_critic(module, data, report=_report)
+            if fit.stopped:
+                print(f"critic: stopped after {fit.epochs} epochs ({fit.stopped})", file=sys.stderr)
         result, summary = advantages(module, data, bool(config.normalize_advantages))
     except (SchemaError, CriticCheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

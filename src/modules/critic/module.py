@@ -8,6 +8,8 @@ eval mode, optionally standardized over the exported set.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+import torchmetrics
 from omegaconf import OmegaConf
 
 from src.config import settings_from_config
@@ -23,12 +26,20 @@ from src.data.schema import Trajectory, terminal_reward
 from ..quiet import quiet_lightning
 from .model import CriticModelSettings, CriticTransformer
 
+# the settings that may be null in conf, meaning 0: off
+_NULL_IS_OFF = ("max_steps", "target_explained_variance", "patience")
+
 
 @dataclass(frozen=True)
 class CriticTrainSettings:
     """``critic.train`` in conf."""
 
+    first_round_epochs: int
     epochs: int
+    max_steps: int
+    target_explained_variance: float
+    patience: int
+    tolerance: float
     batch_size: int
     lr: float
     weight_decay: float
@@ -38,8 +49,22 @@ class CriticTrainSettings:
     print_every: int
 
     def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1 or self.print_every < 1:
-            raise ValueError("critic.train: epochs >= 0, batch_size >= 1, print_every >= 1")
+        rules = {
+            "first_round_epochs": (self.first_round_epochs >= 0, ">= 0"),
+            "epochs": (self.epochs >= 0, ">= 0"),
+            "max_steps": (self.max_steps >= 0, ">= 0 (0: no cap)"),
+            "target_explained_variance": (
+                0 <= self.target_explained_variance <= 1,
+                "in [0, 1] (0: off)",
+            ),
+            "patience": (self.patience >= 0, ">= 0 (0: off)"),
+            "tolerance": (0 <= self.tolerance < 1, "in [0, 1)"),
+            "batch_size": (self.batch_size >= 1, ">= 1"),
+            "print_every": (self.print_every >= 1, ">= 1"),
+        }
+        for key, (ok, rule) in rules.items():
+            if not ok:
+                raise ValueError(f"critic.train.{key} must be {rule}, not {getattr(self, key)!r}")
         if self.precision not in ("auto", "32-true", "bf16-mixed"):
             raise ValueError(
                 f"critic.train.precision must be auto, 32-true or bf16-mixed, "
@@ -52,7 +77,9 @@ def model_settings(config: Mapping) -> CriticModelSettings:
 
 
 def train_settings(config: Mapping) -> CriticTrainSettings:
-    return settings_from_config(CriticTrainSettings, config["train"], "critic.train")
+    train = dict(_plain(config["train"]))
+    train |= {key: 0 for key in _NULL_IS_OFF if key in train and train[key] is None}
+    return settings_from_config(CriticTrainSettings, train, "critic.train")
 
 
 def native_bf16() -> bool:
@@ -127,6 +154,10 @@ class CriticModule(pl.LightningModule):
         with torch.random.fork_rng():  # a seeded initialization; the global stream is untouched
             torch.manual_seed(seed)
             self.model = CriticTransformer(input_dim, self.model_settings, seed)
+        # over all of an epoch's steps (a mean of per-batch ratios is far off when a
+        # batch's rewards barely differ); float64, as rewards may differ by little
+        self.explained_variance = torchmetrics.ExplainedVariance()
+        self.explained_variance.set_dtype(torch.float64)
 
     def forward(self, steps: torch.Tensor) -> torch.Tensor:
         return self.model(steps)
@@ -135,13 +166,12 @@ class CriticModule(pl.LightningModule):
         values = self(batch["steps"]).float()
         mask = real_steps(values, batch["lengths"])
         targets = batch["reward"][:, None].expand_as(values)[mask]
-        errors = targets - values[mask]
-        loss = errors.square().mean()
-        metrics = {"critic/loss": loss.detach()}
-        spread = targets.var(unbiased=False)
-        if spread > 0:
-            metrics["critic/explained_variance"] = 1 - errors.detach().var(unbiased=False) / spread
-        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=int(mask.sum()))
+        predictions = values[mask]
+        loss = (targets - predictions).square().mean()
+        steps = len(targets)
+        self.log("critic/loss", loss.detach(), on_step=False, on_epoch=True, batch_size=steps)
+        self.explained_variance.update(predictions.detach().double(), targets.double())
+        self.log("critic/explained_variance", self.explained_variance, on_step=False, on_epoch=True)
         return loss
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
@@ -202,7 +232,8 @@ class _LengthBatches(torch.utils.data.Sampler):
 
 
 class _EpochReport(pl.Callback):
-    """Calls ``report(epoch, metrics)`` after the first epoch and every ``every`` epochs."""
+    """Calls ``report(epoch, metrics)`` after the first epoch, every ``every`` epochs and
+    the last one."""
 
     def __init__(self, every: int, report: Callable[[int, dict[str, float]], None]) -> None:
         self.every = every
@@ -210,9 +241,68 @@ class _EpochReport(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
-        if epoch == 1 or epoch % self.every == 0 or epoch == trainer.max_epochs:
+        last = epoch == trainer.max_epochs or trainer.should_stop
+        if epoch == 1 or epoch % self.every == 0 or last:
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
             self.report(epoch, metrics)
+
+
+class _EarlyStop(pl.Callback):
+    """Ends a fit once an epoch's explained variance reaches ``target`` (0: never), or
+    once the loss has gone ``patience`` epochs (0: never) without falling below its best
+    so far by more than ``tolerance`` of it. (Lightning's EarlyStopping takes an absolute
+    ``min_delta``, and the loss's scale depends on ``critic.reward``.)"""
+
+    def __init__(self, target: float, patience: int, tolerance: float) -> None:
+        self.target = target
+        self.patience = patience
+        self.tolerance = tolerance
+        self.best = math.inf
+        self.waited = 0
+        self.reason = ""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        found = trainer.callback_metrics
+        loss = float(found["critic/loss"])
+        if self.target and float(found["critic/explained_variance"]) >= self.target:
+            self.reason = "target"
+        elif self.patience:
+            if loss < self.best * (1 - self.tolerance):
+                self.best, self.waited = loss, 0
+            else:
+                self.waited += 1
+            if self.waited >= self.patience:
+                self.reason = "plateau"
+        trainer.should_stop = trainer.should_stop or bool(self.reason)
+
+
+# why a fit ended before its epochs: the explained variance target, the loss's plateau,
+# the cap on optimizer steps
+STOP_REASONS = ("target", "plateau", "max_steps")
+
+
+@dataclass(frozen=True)
+class CriticFit:
+    """What one fit did: its last epoch's ``critic/`` metrics, the epochs it ran (one
+    cut short by the step cap counts), its optimizer steps, why it ended before its
+    epochs (one of STOP_REASONS, or "" when it did not) and its seconds."""
+
+    metrics: dict[str, float]
+    epochs: int
+    steps: int
+    stopped: str
+    seconds: float
+
+    def summary(self) -> dict[str, float]:
+        """The metrics with the fit's own: ``critic/epochs``, ``critic/optimizer_steps``,
+        ``critic/train_seconds`` and a 0/1 ``critic/stopped_<reason>`` per reason."""
+        own = {
+            "critic/epochs": float(self.epochs),
+            "critic/optimizer_steps": float(self.steps),
+            "critic/train_seconds": self.seconds,
+        }
+        stops = {f"critic/stopped_{r}": float(self.stopped == r) for r in STOP_REASONS}
+        return self.metrics | own | stops
 
 
 def fit_critic(
@@ -223,11 +313,13 @@ def fit_critic(
     logger: object = False,
     root_dir: Path | None = None,
     seed: int | None = None,
-) -> pl.Trainer:
+) -> CriticFit:
     """Train ``module`` on ``data`` with Lightning (padded batches of similar lengths in a
     shuffled order; gradient clipping, precision and device from the settings; a GPU
-    when there is one).
+    when there is one) for ``epochs`` (default: the settings' ``epochs``), or fewer: the
+    settings' early stopping and step cap apply.
     ``seed`` (default: the settings' seed) seeds the batch order."""
+    start = time.perf_counter()
     t = module.train_settings
     dataset = _Trajectories(data)
     if not len(dataset):
@@ -236,9 +328,12 @@ def fit_critic(
     lengths = [len(steps) for steps, _ in dataset.items]
     batches = _LengthBatches(lengths, t.batch_size, generator)
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches, collate_fn=pad_batch)
-    callbacks = [_EpochReport(t.print_every, report)] if report else []
+    stop = _EarlyStop(t.target_explained_variance, t.patience, t.tolerance)
+    callbacks = [stop, _EpochReport(t.print_every, report)] if report else [stop]
+    max_epochs = t.epochs if epochs is None else epochs
     trainer_args = dict(
-        max_epochs=t.epochs if epochs is None else epochs,
+        max_epochs=max_epochs,
+        max_steps=t.max_steps or -1,
         accelerator="auto",
         devices=1,
         precision=resolve_precision(t.precision),
@@ -253,7 +348,15 @@ def fit_critic(
     with quiet_lightning():
         trainer = pl.Trainer(**trainer_args)
         trainer.fit(module, loader)
-    return trainer
+    stopped = ""
+    if stop.reason and trainer.current_epoch < max_epochs:
+        stopped = stop.reason
+    elif t.max_steps and trainer.global_step < max_epochs * len(batches):
+        stopped = "max_steps"
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("critic/")}
+    return CriticFit(
+        metrics, trainer.current_epoch, trainer.global_step, stopped, time.perf_counter() - start
+    )
 
 
 def advantages(

@@ -1,6 +1,8 @@
 """The critic's part of a round: train on the round's trajectories (warm-started from
-the last round), fall back to the last good state if training diverges, and give the
-advantages with their summary."""
+the last round: ``critic.train.first_round_epochs`` until it has trained once, then
+``critic.train.epochs``, either cut short by early stopping or the step cap), fall back
+to the last good state if training diverges, and give the advantages with their
+summary."""
 
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ from .module import CriticData, CriticModule, advantages, fit_critic
 
 class RoundCritic:
     """Called once per round with that round's trajectories; keeps its state across
-    rounds (``state_dict`` / ``load_state_dict`` for checkpoints)."""
+    rounds (``state_dict`` / ``load_state_dict`` for checkpoints). ``warm``: it has
+    trained once, so rounds train ``epochs``, not ``first_round_epochs``."""
 
     def __init__(self, config: Mapping, input_dim: int, root_dir: Path | None = None) -> None:
         self.config = config
         self.module = CriticModule(config, input_dim)
         self.root_dir = root_dir
         self.last_good = copy.deepcopy(self.module.state_dict())
+        self.warm = False
 
     def __call__(
         self, round_index: int, trajectories: Sequence[Trajectory]
@@ -42,7 +46,8 @@ class RoundCritic:
                 ).generate_state(1)[0]
             )
             self.module.model.reseed(seed)
-            epochs = self.module.train_settings.epochs
+            t = self.module.train_settings
+            epochs = t.epochs if self.warm else t.first_round_epochs
 
             def report(epoch: int, found: dict[str, float]) -> None:
                 loss = found.get("critic/loss", math.nan)
@@ -51,11 +56,16 @@ class RoundCritic:
                     file=sys.stderr,
                 )
 
-            trainer = fit_critic(
-                self.module, data, report=report, root_dir=self.root_dir, seed=seed
+            fit = fit_critic(
+                self.module, data, epochs, report=report, root_dir=self.root_dir, seed=seed
             )
-            found = {k: float(v) for k, v in trainer.callback_metrics.items()}
-            metrics |= {k: v for k, v in found.items() if k.startswith("critic/")}
+            metrics |= fit.summary()
+            if fit.stopped:
+                print(
+                    f"round {round_index}: the critic stopped after {fit.epochs}/{epochs} "
+                    f"epochs ({fit.stopped}; {fit.steps} optimizer steps, {fit.seconds:.1f} s)",
+                    file=sys.stderr,
+                )
             finite = all(torch.isfinite(p).all() for p in self.module.parameters())
             if not finite or not math.isfinite(metrics.get("critic/loss", 0.0)):
                 self.module.load_state_dict(self.last_good)
@@ -67,15 +77,18 @@ class RoundCritic:
                 )
             else:
                 self.last_good = copy.deepcopy(self.module.state_dict())
+                self.warm = True
         result, summary = advantages(self.module, data, bool(self.config["normalize_advantages"]))
         metrics |= {f"critic/advantage_{k}": v for k, v in summary.items()}
         flat = np.concatenate(result) if result else np.zeros(0, np.float32)
         return result, metrics, flat
 
     def state_dict(self) -> dict:
-        """The critic's weights (after a round they are also its last good state)."""
-        return {"module": self.module.state_dict()}
+        """The critic's weights (after a round they are also its last good state) and
+        whether it has trained yet."""
+        return {"module": self.module.state_dict(), "warm": self.warm}
 
     def load_state_dict(self, state: Mapping) -> None:
         self.module.load_state_dict(state["module"])
         self.last_good = copy.deepcopy(self.module.state_dict())
+        self.warm = bool(state.get("warm", True))  # checkpoints from before "warm": trained

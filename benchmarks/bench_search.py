@@ -1,0 +1,144 @@
+"""Wall time per expression of the guided search (random policy and the shipped guide)
+against egglog saturation at the same e-node budget, with the guided search's split:
+extraction, rule application, the policy, the final paired measurement.
+
+Run: .venv/bin/python benchmarks/bench_search.py [--fpcore N] [--scenes N]
+
+Two suites: FPBench corpus kernels (``--fpcore`` of them, every k-th by size, up to
+``--fpcore-max-dag-nodes``), and large SDF-scene kernels of 500+ DAG nodes: the corpus's
+own Fidget scenes in that range plus ``--scenes`` built here (unions of transformed
+spheres, boxes and tori, written the way a hurried graphics programmer writes them: pow
+for squares, cos/sin of constant angles, lengths recomputed). Budgets are the runner's
+(``selfplay.runner``: epochs, node budget) and the saturation baseline's limits with
+``max_nodes`` set to the same node budget. Each method runs on each expression in turn,
+so a slow phase of the machine hits them alike; the medians are printed per suite with
+the ratio guided / saturation (at most 1 means the guided search is no slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from src.config import default_config, settings_from_config
+from src.cost.measure import default_meter
+from src.cost.static import default_static_model
+from src.data.corpus import load_corpus
+from src.expr import Expr, VarRange, parse_infix
+from src.selfplay.rules import RULES
+from src.selfplay.runner import RUNNER_PHASES, RunnerSettings, run_trajectory
+from src.unified.search import RandomPolicy, actor_policy, resolve_checkpoint, saturated
+
+SCENE_RANGE = VarRange(-2.0, 2.0)
+
+
+def _coordinates(rng: np.random.Generator) -> tuple[str, str, str]:
+    """x, y, z moved to a random centre, turned by a constant angle about z, scaled."""
+    cx, cy, cz = (f"{v:.3f}" for v in rng.uniform(-1.5, 1.5, 3))
+    angle, scale = f"{rng.uniform(0, 3.1416):.4f}", f"{rng.uniform(0.5, 1.5):.3f}"
+    px, py, pz = f"(x - {cx})", f"(y - {cy})", f"(z - {cz})"
+    rx = f"((cos({angle}) * {px} + sin({angle}) * {py}) / {scale})"
+    ry = f"((cos({angle}) * {py} - sin({angle}) * {px}) / {scale})"
+    return rx, ry, f"({pz} / {scale})"
+
+
+def _primitive(rng: np.random.Generator) -> str:
+    x, y, z = _coordinates(rng)
+    size = f"{rng.uniform(0.2, 0.6):.3f}"
+    kind = rng.integers(3)
+    if kind == 0:  # sphere
+        return f"(sqrt(pow({x}, 2) + pow({y}, 2) + pow({z}, 2)) - {size})"
+    if kind == 1:  # box: length of the positive part, plus the inside distance
+        qx, qy, qz = (f"(abs({c}) - {size})" for c in (x, y, z))
+        outside = f"sqrt(pow(max({qx}, 0), 2) + pow(max({qy}, 0), 2) + pow(max({qz}, 0), 2))"
+        return f"({outside} + min(max({qx}, max({qy}, {qz})), 0))"
+    ring = f"(sqrt(pow({x}, 2) + pow({z}, 2)) - {size})"  # torus
+    return f"(sqrt(pow({ring}, 2) + pow({y}, 2)) - {size} / 3)"
+
+
+def scene(seed: int, min_dag_nodes: int) -> Expr:
+    """Primitives joined by unions (min) and exp/log smooth unions until the scene has
+    at least ``min_dag_nodes`` DAG nodes."""
+    rng = np.random.default_rng(seed)
+    text = _primitive(rng)
+    while parse_infix(text).dag_nodes < min_dag_nodes:
+        other = _primitive(rng)
+        if rng.random() < 0.5:
+            text = f"min({text}, {other})"
+        else:
+            text = f"(-log(exp(-8 * {text}) + exp(-8 * {other})) / 8)"
+    return parse_infix(text)
+
+
+def cases(args: argparse.Namespace) -> dict[str, list[tuple[str, Expr, dict]]]:
+    kernels, _ = load_corpus()
+    numeric = sorted(
+        (k for k in kernels if k.body.sort == "num"), key=lambda k: (k.body.dag_nodes, k.name)
+    )
+    small = [k for k in numeric if k.body.dag_nodes <= args.fpcore_max_dag_nodes]
+    step = max(1, len(small) // args.fpcore)
+    fpcore = [(k.name[:40], k.body, dict(k.ranges)) for k in small[::step][: args.fpcore]]
+    large = [
+        (k.name[:40], k.body, dict(k.ranges))
+        for k in numeric
+        if 500 <= k.body.dag_nodes <= args.scene_max_dag_nodes
+    ]
+    for index in range(args.scenes):
+        expr = scene(index, 500)
+        large.append((f"scene-{index}", expr, dict.fromkeys(expr.variables, SCENE_RANGE)))
+    return {"fpcore": fpcore, "scenes 500+": large}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fpcore", type=int, default=20)
+    parser.add_argument("--fpcore-max-dag-nodes", type=int, default=300)
+    parser.add_argument("--scenes", type=int, default=3)
+    parser.add_argument("--scene-max-dag-nodes", type=int, default=1500)
+    args = parser.parse_args()
+    config = default_config()
+    settings = settings_from_config(RunnerSettings, config.selfplay.runner, "selfplay.runner")
+    limits = dict(config.selfplay.saturation) | {"max_nodes": settings.node_budget}
+    policies = {
+        "random": RandomPolicy(4, seed=0),
+        "guide": actor_policy(config, resolve_checkpoint("models/guide/actor.pxw")),
+    }
+    model, meter = default_static_model(), default_meter()
+    print(f"node budget {settings.node_budget}, {settings.max_steps} epochs, threshold "
+          f"{settings.threshold}; saturation limits {limits}")  # fmt: skip
+    for suite, found in cases(args).items():
+        walls: dict[str, list[float]] = {m: [] for m in ("saturation", *policies)}
+        split = {m: dict.fromkeys(RUNNER_PHASES, 0.0) for m in policies}
+        print(f"\n{suite}: {len(found)} expressions")
+        for name, expr, ranges in found:
+            start = time.perf_counter()
+            result = saturated(name, expr, ranges, limits, settings, model, meter)
+            walls["saturation"].append(time.perf_counter() - start)
+            line = [f"  {name:40} {expr.dag_nodes:5} nodes  saturation "
+                    f"{walls['saturation'][-1]:6.2f} s {result.speedup:5.2f}x"]  # fmt: skip
+            for method, policy in policies.items():
+                start = time.perf_counter()
+                outcome = run_trajectory(
+                    expr, ranges, policy, RULES, settings, model, meter,
+                    np.random.default_rng(0), name, sample=False,
+                )  # fmt: skip
+                walls[method].append(time.perf_counter() - start)
+                for phase in RUNNER_PHASES:
+                    split[method][phase] += outcome.seconds[phase]
+                choice = outcome.choice
+                line.append(f"{method} {walls[method][-1]:6.2f} s "
+                            f"{choice.seed_ns / choice.output_ns:5.2f}x")  # fmt: skip
+            print("  ".join(line), flush=True)
+        base = float(np.median(walls["saturation"]))
+        print(f"  median seconds per expression: saturation {base:.2f}")
+        for method in policies:
+            median = float(np.median(walls[method]))
+            parts = ", ".join(f"{p} {s:.1f} s" for p, s in split[method].items())
+            print(f"    {method:8} {median:.2f}  ({method} / saturation {median / base:.2f}x); "
+                  f"in all: {parts}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
