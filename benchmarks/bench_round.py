@@ -1,4 +1,4 @@
-"""Seconds per phase of one round of the unified experiment's defaults
+"""Seconds per phase of rounds of the unified experiment's defaults
 (``conf/experiment/unified.yaml``): generate (and, inside it, the runner's e-graph,
 policy and measuring time summed over trajectories and workers), export, critique, and
 the actor's update.
@@ -6,8 +6,9 @@ the actor's update.
 Run: .venv/bin/python benchmarks/bench_round.py [overrides ...]
      e.g. data.selfplay.trajectories_per_round=20
 
-It runs the same code as ``train.py`` (round 0 from a fresh actor) in a temporary run
-directory and prints each phase's seconds and share of the round.
+It runs the same code as ``train.py`` (rounds 0 and 1 from a fresh actor: the critic's
+first round trains longer than the later ones, ``critic.train.first_round_epochs``) in a
+temporary run directory and prints each phase's seconds and share of each round.
 """
 
 from __future__ import annotations
@@ -46,34 +47,35 @@ def main() -> None:
     data = SelfPlayDataModule(
         config, run_dir, actor.policy, critic, lambda m, h, r: recorded.update(m)
     )
-    start = time.perf_counter()
-    loader = data.run_round(0)
     optimizer = actor.configure_optimizers()
     actor.optimizers = lambda: optimizer
     actor.log_dict = lambda *args, **kwargs: None
-    update_start = time.perf_counter()
-    for batch in loader:
-        actor.training_step(batch, 0)
-    update = time.perf_counter() - update_start
-    total = time.perf_counter() - start
+    for round_index in (0, 1):
+        start = time.perf_counter()
+        loader = data.run_round(round_index)
+        update_start = time.perf_counter()
+        for batch in loader:
+            actor.training_step(batch, 0)
+        update = time.perf_counter() - update_start
+        total = time.perf_counter() - start
+        phases = {
+            "generate": recorded["time/generate"],
+            "export": recorded["time/export"],
+            "critique": recorded["time/critique"],
+            "update": update,
+        }
+        print(
+            f"round {round_index}: {int(recorded['selfplay/trajectories'])} trajectories kept, "
+            f"{int(recorded['selfplay/dropped'])} dropped, {int(recorded['selfplay/steps'])} "
+            f"steps, workers {data.worker_count()}"
+        )
+        for phase, seconds in phases.items():
+            print(f"  {phase:9} {seconds:7.1f} s  {100 * seconds / total:5.1f}%")
+        for part in RUNNER_PHASES:
+            seconds = recorded[f"time/runner_{part}"]
+            print(f"    runner {part:8} {seconds:7.1f} s (summed over trajectories)")
+        print(f"  total     {total:7.1f} s")
     data.teardown("fit")
-    phases = {
-        "generate": recorded["time/generate"],
-        "export": recorded["time/export"],
-        "critique": recorded["time/critique"],
-        "update": update,
-    }
-    print(
-        f"one round: {int(recorded['selfplay/trajectories'])} trajectories kept, "
-        f"{int(recorded['selfplay/dropped'])} dropped, {int(recorded['selfplay/steps'])} steps, "
-        f"workers {data.worker_count()}"
-    )
-    for phase, seconds in phases.items():
-        print(f"  {phase:9} {seconds:7.1f} s  {100 * seconds / total:5.1f}%")
-    for part in RUNNER_PHASES:
-        seconds = recorded[f"time/runner_{part}"]
-        print(f"    runner {part:8} {seconds:7.1f} s (summed over trajectories)")
-    print(f"  total     {total:7.1f} s")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def test_compare_returns_one_cost_per_expression_the_first_at_speedup_1():
     for cost, column in zip(result.costs, zip(*result.round_ns, strict=True), strict=True):
         assert cost.ns_per_element == min(column) > 0
         assert cost.speedup > 0 and math.isfinite(cost.log_margin) and cost.log_margin >= 0
-        assert PAIRED.rounds * QUICK.min_calls <= cost.calls <= PAIRED.rounds * QUICK.max_calls
+        assert PAIRED.rounds * PAIRED.min_calls <= cost.calls <= PAIRED.rounds * QUICK.max_calls
         assert cost.nonfinite == 0
     assert result.waited_ms >= 0
 
@@ -166,6 +166,7 @@ def test_paired_settings_come_from_conf_and_are_validated():
     for key, bad in [
         ("rounds", 1),
         ("group_ms", 0.0),
+        ("min_calls", 0),
         ("speedup", "mean"),
         ("margin_z", -1.0),
         ("max_wait_ms", -1.0),

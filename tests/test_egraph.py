@@ -155,3 +155,14 @@ def test_any_rule_sequence_keeps_what_the_expression_computes(text, sequence):
         before = np.broadcast_to(evaluate(expr, inputs, np.float64), 256)
         after = np.broadcast_to(evaluate(got, inputs, np.float64), 256)
     assert _close_where_defined(before, after), (got.text, [RULES[i].name for i in sequence])
+
+
+def test_rules_run_together_and_extraction_is_redone_only_after_a_change():
+    env = env_of("a*b + a*c")
+    first = env.extract()
+    assert env.apply_rules([INDEX["sin-odd"], INDEX["exp-log"]]) == [0, 0]
+    assert env.extract() is first  # nothing changed: the same extraction, not redone
+    matched = env.apply_rules([INDEX["sin-odd"], INDEX["distribute-rev"], INDEX["add-comm"]])
+    assert matched[0] == 0 and matched[1] == 1 and matched[2] >= 1
+    assert env.extract()[0] in (parse_sexpr("(* a (+ b c))"), parse_sexpr("(* a (+ c b))"))
+    assert env.node_count() > 6

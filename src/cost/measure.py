@@ -158,16 +158,16 @@ class CostMeter:
         inputs = sample_inputs(ranges, kernel.variables, s.elements, s.seed, log_uniform_ratio())
         return kernel.bind(inputs, n=s.elements)
 
-    def _calls_per_group(self, call: BoundCall, group_ms: float) -> int:
+    def _calls_per_group(self, call: BoundCall, group_ms: float, min_calls: int) -> int:
         """Warms ``call`` up; the calls that take about ``group_ms``, within the bounds."""
         s = self.settings
         warm = call.time_calls(max(1, s.warmup_calls))
         per_call_ms = max(float(warm.min()), 1.0) / 1e6
-        return int(np.clip(math.ceil(group_ms / per_call_ms), s.min_calls, s.max_calls))
+        return int(np.clip(math.ceil(group_ms / per_call_ms), min_calls, s.max_calls))
 
     def _run(self, call: BoundCall) -> Measurement:
         s = self.settings
-        calls = self._calls_per_group(call, s.group_ms)
+        calls = self._calls_per_group(call, s.group_ms, s.min_calls)
         estimates = np.empty(s.groups)
         quiet, budget_ms = True, s.quiet_max_wait_ms
         for group in range(s.groups):
@@ -192,7 +192,7 @@ class CostMeter:
         names = set().union(*(e.variables for e in exprs))
         full = {v: (ranges or {}).get(v, default_range()) for v in names}
         bound = [self.bind(e, full) for e in exprs]
-        calls = [self._calls_per_group(b, p.group_ms) for b in bound]
+        calls = [self._calls_per_group(b, p.group_ms, p.min_calls) for b in bound]
         round_ns = np.empty((p.rounds, len(bound)))
         quiet, waited_ms = True, 0.0
         for r in range(p.rounds):

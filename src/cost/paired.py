@@ -46,6 +46,7 @@ _FLOOR_NS = 1e-6
 class PairedSettings:
     rounds: int
     group_ms: float
+    min_calls: int
     speedup: str
     margin_z: float
     max_wait_ms: float
@@ -56,6 +57,8 @@ class PairedSettings:
             raise ValueError(f"{where}.rounds must be at least 2 (one round has no spread)")
         if not self.group_ms > 0:
             raise ValueError(f"{where}.group_ms must be positive")
+        if self.min_calls < 1:
+            raise ValueError(f"{where}.min_calls must be at least 1")
         if self.speedup not in ESTIMATORS:
             raise ValueError(f"{where}.speedup must be one of {', '.join(ESTIMATORS)}")
         if not self.margin_z >= 0:

@@ -151,6 +151,7 @@ class EGraphEnv:
         self._run_text(language_program(self.rules))
         self._frozen: egg.FrozenEGraph | None = None
         self._nodes: int | None = None
+        self._extracted: tuple[Expr, float] | None = None
         self._root = self._insert(expr)
         self._costs = {CONSTRUCTOR[op]: model.costs[op] for op in OPS} | {
             "Const": model.costs[CONST],
@@ -184,7 +185,7 @@ class EGraphEnv:
         return self._frozen
 
     def _changed(self) -> None:
-        self._frozen = self._nodes = None
+        self._frozen = self._nodes = self._extracted = None
 
     def _language_rows(self) -> list:
         return [
@@ -234,7 +235,8 @@ class EGraphEnv:
             f"(seq {analysis}{steps}))"
         )
         (output,) = self._graph.run_program(command)
-        self._changed()
+        if output.report.updated:
+            self._changed()
         matches = output.report.num_matches_per_rule
         return [int(matches.get(self.rules[k].name, 0)) for k in indices]
 
@@ -262,7 +264,8 @@ class EGraphEnv:
         stop, done = "iterations", 0
         while done < max_iterations:
             (output,) = self._graph.run_program(chunk)
-            self._changed()
+            if output.report.updated:
+                self._changed()
             done += iterations_per_check
             if not output.report.updated:
                 stop = "saturated"
@@ -281,6 +284,9 @@ class EGraphEnv:
         """The cheapest expression of the root's e-class under the static model, counting
         each distinct node once, and its cost (``extraction.py``: a compiled greedy DAG
         extraction over egglog's frozen e-graph; egglog 13.2's ``bindings.Extractor``
-        panics on some saturated e-graphs and prices trees, not DAGs)."""
-        _, root = self._graph.eval_expr(egg.Var(_SPAN, self._root))
-        return extract_best(self._graph, root, self._costs, self.frozen())
+        panics on some saturated e-graphs and prices trees, not DAGs). Made once per
+        change: an epoch whose rules matched nothing costs no extraction."""
+        if self._extracted is None:
+            _, root = self._graph.eval_expr(egg.Var(_SPAN, self._root))
+            self._extracted = extract_best(self._graph, root, self._costs, self.frozen())
+        return self._extracted
