@@ -164,19 +164,8 @@ def _dag_cost(node, forbidden, choice, node_cost, child_start, children, seen, t
     """``node``'s own cost plus that of each distinct class its children reach through
     ``choice``, once; inf when they reach class ``forbidden`` (choosing ``node`` for it
     would close a cycle). Marks the classes it counts with ``tick`` in ``seen``."""
-    total = node_cost[node]
-    top = 0
-    for j in range(child_start[node], child_start[node + 1]):
-        k = children[j]
-        if k == forbidden:
-            return np.inf
-        if seen[k] != tick:
-            seen[k] = tick
-            stack[top] = k
-            top += 1
-    while top > 0:
-        top -= 1
-        e = choice[stack[top]]
+    total, top, e = 0.0, 0, node
+    while True:  # e: the e-node whose children are counted next
         total += node_cost[e]
         for j in range(child_start[e], child_start[e + 1]):
             k = children[j]
@@ -186,6 +175,10 @@ def _dag_cost(node, forbidden, choice, node_cost, child_start, children, seen, t
                 seen[k] = tick
                 stack[top] = k
                 top += 1
+        if top == 0:
+            break
+        top -= 1
+        e = choice[stack[top]]
     return total
 
 
