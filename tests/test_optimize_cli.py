@@ -1,5 +1,6 @@
 """``python optimize.py`` as a user runs it: the answer as JSON, no files left where it
-ran (no Hydra logs or output folders), and torch never imported on the inference path."""
+ran (no Hydra logs or output folders), and torch never imported on the inference path
+(nor by a self-play worker, which runs the same search)."""
 
 import json
 import subprocess
@@ -20,9 +21,9 @@ def test_optimize_writes_nothing_where_it_runs(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_inference_path_imports_neither_torch_nor_lightning():
+def test_the_inference_path_and_self_play_workers_import_neither_torch_nor_lightning():
     probe = (
-        "import sys, src.unified.optimize, src.unified.search;"
+        "import sys, src.unified.optimize, src.unified.search, src.data.rollout;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'pytorch_lightning', 'lightning_fabric', 'lightning')))"
     )

@@ -26,7 +26,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +33,14 @@ import pytorch_lightning as pl
 import torch
 
 from src.config import settings_from_config
-from src.cost.measure import default_meter
-from src.cost.static import default_static_model
-from src.data.bwd_generator import BwdGenerator, default_generator_settings
-from src.data.corpus import load_corpus
+from src.data.rollout import RolloutTask, run_task
 from src.data.schema import Trajectory, TrajectoryAdvantages, write_advantages, write_trajectories
-from src.expr.settings import default_range
 from src.selfplay.rules import FAMILIES, RULES
 from src.selfplay.runner import (
     RUNNER_PHASES,
     Policy,
     RunnerSettings,
     RunOutcome,
-    run_trajectory,
 )
 
 Critique = Callable[[int, Sequence[Trajectory]], tuple[list[np.ndarray], dict, np.ndarray]]
@@ -65,59 +59,6 @@ class SelfPlaySettings:
     gzip: bool
 
 
-@dataclass(frozen=True)
-class _Task:
-    round_index: int
-    index: int
-    seed: int
-    corpus_fraction: float
-    corpus_max_dag_nodes: int
-    runner: RunnerSettings
-    policy: Policy
-
-
-@cache
-def _corpus(max_dag_nodes: int) -> tuple:
-    kernels, _ = load_corpus()
-    return tuple(k for k in kernels if k.body.dag_nodes <= max_dag_nodes and k.body.sort == "num")
-
-
-@cache
-def _generator() -> BwdGenerator:
-    return BwdGenerator(default_generator_settings(), RULES, default_static_model())
-
-
-def _seed_of(task: _Task, rng: np.random.Generator) -> tuple:
-    """(expression, ranges, name) for the task: a corpus kernel with probability
-    ``corpus_fraction``, else the junk side of a BwdGenerator pair."""
-    corpus = _corpus(task.corpus_max_dag_nodes) if task.corpus_fraction > 0 else ()
-    if corpus and rng.random() < task.corpus_fraction:
-        kernel = corpus[int(rng.integers(len(corpus)))]
-        return kernel.body, kernel.ranges, kernel.name
-    pair = int(rng.integers(2**31))
-    _, junk, _ = _generator().pair(pair)
-    ranges = {name: default_range() for name in junk.variables}
-    return junk, ranges, f"bwd-{pair}"
-
-
-def run_task(task: _Task) -> tuple[RunOutcome, str]:
-    """One trajectory of a round (in a worker process, or in this one)."""
-    rng = np.random.default_rng([task.seed, task.round_index, task.index])
-    expr, ranges, name = _seed_of(task, rng)
-    outcome = run_trajectory(
-        expr,
-        ranges,
-        task.policy,
-        RULES,
-        task.runner,
-        default_static_model(),
-        default_meter(),
-        rng,
-        trajectory_id=f"r{task.round_index:03d}-{task.index:03d}",
-    )
-    return outcome, name
-
-
 def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajectory]) -> dict:
     metrics: dict[str, float] = {
         "selfplay/trajectories": float(len(trajectories)),
@@ -131,8 +72,12 @@ def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajec
         metrics |= {
             "selfplay/speedup_median": float(np.median(speedups)),
             "selfplay/speedup_geomean": float(np.exp(np.mean(np.log(speedups)))),
-            "selfplay/initial_cost_ns_median": float(np.median([t.initial_cost_ns for t in trajectories])),
-            "selfplay/final_cost_ns_median": float(np.median([t.final_cost_ns for t in trajectories])),
+            "selfplay/initial_cost_ns_median": float(
+                np.median([t.initial_cost_ns for t in trajectories])
+            ),
+            "selfplay/final_cost_ns_median": float(
+                np.median([t.final_cost_ns for t in trajectories])
+            ),
         }
     epochs = sum(o.epochs for o in outcomes if o.trajectory is not None)
     for name in FAMILIES:
@@ -158,8 +103,12 @@ class SelfPlayDataModule(pl.LightningDataModule):
         log: Log | None = None,
     ) -> None:
         super().__init__()
-        self.settings = settings_from_config(SelfPlaySettings, config["data"]["selfplay"], "data.selfplay")
-        self.runner = settings_from_config(RunnerSettings, config["selfplay"]["runner"], "selfplay.runner")
+        self.settings = settings_from_config(
+            SelfPlaySettings, config["data"]["selfplay"], "data.selfplay"
+        )
+        self.runner = settings_from_config(
+            RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
+        )
         self.update_batch_size = int(config["actor"]["update_batch_size"])
         self.run_dir = Path(run_dir)
         self.policy = policy
@@ -209,7 +158,15 @@ class SelfPlayDataModule(pl.LightningDataModule):
         s = self.settings
         policy = self.policy()
         tasks = [
-            _Task(round_index, i, s.seed, s.corpus_fraction, s.corpus_max_dag_nodes, self.runner, policy)
+            RolloutTask(
+                round_index,
+                i,
+                s.seed,
+                s.corpus_fraction,
+                s.corpus_max_dag_nodes,
+                self.runner,
+                policy,
+            )
             for i in range(s.trajectories_per_round)
         ]
         if self.worker_count() == 1:
@@ -241,7 +198,9 @@ class SelfPlayDataModule(pl.LightningDataModule):
             if outcome.dropped is not None:
                 self.dropped_total += 1
                 applied = ", ".join(outcome.rules_applied) or "none"
-                _say(f"round {round_index}: dropped a trajectory from {name}: {outcome.dropped}; rules applied: {applied}")
+                _say(
+                    f"round {round_index}: dropped a trajectory from {name}: {outcome.dropped}; rules applied: {applied}"
+                )
         seconds["generate"] = time.perf_counter() - start
         start = time.perf_counter()
         write_trajectories(self.path("trajectories", round_index), trajectories)
@@ -257,7 +216,9 @@ class SelfPlayDataModule(pl.LightningDataModule):
         metrics = _round_metrics(outcomes, trajectories) | critic_metrics
         metrics["selfplay/dropped_total"] = float(self.dropped_total)
         for phase in RUNNER_PHASES:
-            metrics[f"time/runner_{phase}"] = float(sum(o.seconds.get(phase, 0.0) for o in outcomes))
+            metrics[f"time/runner_{phase}"] = float(
+                sum(o.seconds.get(phase, 0.0) for o in outcomes)
+            )
         metrics |= {f"time/{phase}": value for phase, value in seconds.items()}
         histograms = {
             "selfplay/initial_cost_ns": np.array([t.initial_cost_ns for t in trajectories]),
@@ -283,7 +244,9 @@ class SelfPlayDataModule(pl.LightningDataModule):
         ]
         order = np.random.default_rng([self.settings.seed, round_index, 1]).permutation(len(rows))
         size = self.update_batch_size or max(len(rows), 1)
-        batches = [_collate([rows[i] for i in order[k : k + size]]) for k in range(0, len(rows), size)]
+        batches = [
+            _collate([rows[i] for i in order[k : k + size]]) for k in range(0, len(rows), size)
+        ]
         # a round without steps still has one (empty) batch: a loader without batches
         # would end Lightning's fit
         return torch.utils.data.DataLoader(batches or [_collate([])], batch_size=None)
@@ -307,4 +270,3 @@ def _collate(rows: Sequence[tuple]) -> dict[str, torch.Tensor]:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
