@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import math
 
-from src.config import default_config, settings_from_config
+from evaluation_setup import evaluation_setup
+
 from src.cost.measure import default_meter
 from src.data.corpus import load_corpus
-from src.selfplay.runner import RunnerSettings
 from src.unified.search import actor_policy, guided, resolve_checkpoint, saturated
 
 
@@ -26,10 +26,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-dag-nodes", type=int, default=300)
     args = parser.parse_args()
-    config = default_config()
-    settings = settings_from_config(RunnerSettings, config.selfplay.runner, "selfplay.runner")
-    limits = dict(config.selfplay.saturation) | {"max_nodes": settings.node_budget}
-    guide = actor_policy(config, resolve_checkpoint("models/guide/actor.pxw"))
+    config, settings, limits = evaluation_setup()
+    guide = actor_policy(config, resolve_checkpoint(config.ckpt))
     meter = default_meter()
     kernels, _ = load_corpus()
     kernels = [

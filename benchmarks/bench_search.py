@@ -10,7 +10,8 @@ own Fidget scenes in that range plus ``--scenes`` built here (unions of transfor
 spheres, boxes and tori, written the way a hurried graphics programmer writes them: pow
 for squares, cos/sin of constant angles, lengths recomputed). Budgets are the runner's
 (``selfplay.runner``: epochs, node budget) and the saturation baseline's limits with
-``max_nodes`` set to the same node budget. Each method runs on each expression in turn,
+``max_nodes`` set to the same node budget (as in ``conf/evaluate.yaml``, whose random
+policy and guide are the ones timed). Each method runs on each expression in turn,
 so a slow phase of the machine hits them alike; the medians are printed per suite with
 the ratio guided / saturation (at most 1 means the guided search is no slower). Each
 speedup is the guarded answer's; "raw" is the final extraction's own.
@@ -22,14 +23,14 @@ import argparse
 import time
 
 import numpy as np
+from evaluation_setup import evaluation_setup
 
-from src.config import default_config, settings_from_config
 from src.cost.measure import default_meter
 from src.cost.static import default_static_model
 from src.data.corpus import load_corpus
 from src.expr import Expr, VarRange, parse_infix
 from src.selfplay.rules import RULES
-from src.selfplay.runner import RUNNER_PHASES, RunnerSettings, run_trajectory
+from src.selfplay.runner import RUNNER_PHASES, run_trajectory
 from src.unified.search import RandomPolicy, actor_policy, resolve_checkpoint, saturated
 
 SCENE_RANGE = VarRange(-2.0, 2.0)
@@ -99,12 +100,10 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=3)
     parser.add_argument("--scene-max-dag-nodes", type=int, default=1500)
     args = parser.parse_args()
-    config = default_config()
-    settings = settings_from_config(RunnerSettings, config.selfplay.runner, "selfplay.runner")
-    limits = dict(config.selfplay.saturation) | {"max_nodes": settings.node_budget}
+    config, settings, limits = evaluation_setup()
     policies = {
-        "random": RandomPolicy(4, seed=0),
-        "guide": actor_policy(config, resolve_checkpoint("models/guide/actor.pxw")),
+        "random": RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
+        "guide": actor_policy(config, resolve_checkpoint(config.ckpt)),
     }
     model, meter = default_static_model(), default_meter()
     print(f"node budget {settings.node_budget}, {settings.max_steps} epochs, threshold "

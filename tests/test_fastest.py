@@ -76,7 +76,8 @@ def test_at_most_max_candidates_are_measured_and_the_last_is_always_one():
         dataclasses.replace(SETTINGS, max_candidates=0)
 
 
-def test_a_real_paired_measurement_never_hands_back_a_slower_kernel():
+def test_a_real_paired_measurement_keeps_the_input_over_a_slower_equal_kernel():
+    # equal over the reals (the sines are multiplied by 0) and three sines slower
     slow = parse_sexpr("(+ (* a b) (+ (* a c) (* 0 (sin (sin (sin a))))))")
     choice = fastest(SEED, [slow], {}, SETTINGS, default_meter())
-    assert choice.output is SEED or choice.output_ns <= choice.seed_ns
+    assert choice.output is SEED and choice.final_ns > choice.seed_ns
