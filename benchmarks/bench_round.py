@@ -8,7 +8,9 @@ Run: .venv/bin/python benchmarks/bench_round.py [overrides ...]
 
 It runs the same code as ``train.py`` (rounds 0 and 1 from a fresh actor: the critic's
 first round trains longer than the later ones, ``critic.train.first_round_epochs``) in a
-temporary run directory and prints each phase's seconds and share of each round.
+temporary run directory and prints each phase's seconds and share of each round. As in
+train.py, torch and Lightning are imported inside ``main``: the self-play workers are
+spawned and re-import this file.
 """
 
 from __future__ import annotations
@@ -22,20 +24,22 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from src.config import CONF_DIR
-from src.data.selfplay import SelfPlayDataModule
-from src.modules.actor import ActorModule
-from src.modules.critic.round import RoundCritic
 from src.modules.policy import latency_prior
 from src.selfplay.rules import RULES
 from src.selfplay.runner import RUNNER_PHASES
 
 
 def main() -> None:
+    from src.data.selfplay import SelfPlayDataModule
+    from src.modules.actor import ActorModule
+    from src.modules.critic.round import RoundCritic
+
     overrides = ["+experiment=unified", *sys.argv[1:]]
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
         config = compose(config_name="config", overrides=overrides)
     run_dir = Path(tempfile.mkdtemp(prefix="bench_round_"))
     OmegaConf.update(config, "paths.run_dir", str(run_dir))
+    print(f"run directory (trajectories and advantages of both rounds): {run_dir}")
     actor = ActorModule(
         config.actor,
         [(r.lhs, r.rhs) for r in RULES],

@@ -99,12 +99,16 @@ def main() -> None:
     parser.add_argument("--fpcore-max-dag-nodes", type=int, default=300)
     parser.add_argument("--scenes", type=int, default=3)
     parser.add_argument("--scene-max-dag-nodes", type=int, default=1500)
+    parser.add_argument(
+        "--policies", nargs="+", choices=["random", "guide"], default=["random", "guide"]
+    )
     args = parser.parse_args()
     config, settings, limits = evaluation_setup()
-    policies = {
-        "random": RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
-        "guide": actor_policy(config, resolve_checkpoint(config.ckpt)),
+    makers = {
+        "random": lambda: RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
+        "guide": lambda: actor_policy(config, resolve_checkpoint(config.ckpt)),
     }
+    policies = {name: makers[name]() for name in args.policies}
     model, meter = default_static_model(), default_meter()
     print(f"node budget {settings.node_budget}, {settings.max_steps} epochs, threshold "
           f"{settings.threshold}; saturation limits {limits}")  # fmt: skip

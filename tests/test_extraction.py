@@ -167,3 +167,18 @@ def test_grown_e_graphs_extract_no_costlier_than_the_reference(case):
     before = np.broadcast_to(evaluate(seed, inputs, np.float64), 256)
     after = np.broadcast_to(evaluate(got, inputs, np.float64), 256)
     assert _close_where_defined(before, after), (case, seed.text, got.text)
+
+
+def test_extractions_that_share_a_memo_equal_fresh_ones():
+    # the environment keeps the nodes its extractions built (extraction.rebuild's memo);
+    # after each step of growth its answer is the one a fresh extraction gives
+    rng = np.random.default_rng(5)
+    env = EGraphEnv(parse_infix("(x + 1) * (x + 1) - sin(y) * sin(y) + x * 2"), RULES, MODEL, 3000)
+    answers = set()
+    for _ in range(40):
+        env.apply(int(rng.integers(len(RULES))))
+        got, cost = env.extract()
+        fresh = extraction.extract_best(env._graph, root_of(env), env._costs)
+        assert (got, cost) == fresh
+        answers.add(got)
+    assert len(env._built) > 0 and len(answers) > 1  # the memo was used as the answer moved

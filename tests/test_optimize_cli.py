@@ -1,6 +1,7 @@
 """``python optimize.py`` as a user runs it: the answer as JSON, no files left where it
 ran (no Hydra logs or output folders), and torch never imported on the inference path
-(nor by a self-play worker, which runs the same search)."""
+(nor by a self-play or evaluation worker, which runs the same search: a spawned worker
+re-imports the entry point that started it, so the entry points import it lazily)."""
 
 import json
 import subprocess
@@ -23,7 +24,8 @@ def test_optimize_writes_nothing_where_it_runs(tmp_path):
 
 def test_the_inference_path_and_self_play_workers_import_neither_torch_nor_lightning():
     probe = (
-        "import sys, src.unified.optimize, src.unified.search, src.data.rollout;"
+        "import sys, train, evaluate, optimize, src.unified.optimize, src.unified.search,"
+        " src.data.rollout;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'pytorch_lightning', 'lightning_fabric', 'lightning')))"
     )

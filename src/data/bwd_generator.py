@@ -19,8 +19,20 @@ import numpy as np
 
 from src.config import conf_group
 from src.cost.static import StaticCostModel
-from src.expr import CONST, NUM, OPS, VAR, Expr, apply, const, evaluate, match, postorder
-from src.expr import substitute, var
+from src.expr import (
+    CONST,
+    NUM,
+    OPS,
+    VAR,
+    Expr,
+    apply,
+    const,
+    evaluate,
+    match,
+    postorder,
+    substitute,
+    var,
+)
 from src.expr.numbers import to_f32
 from src.expr.sampling import sample_inputs
 from src.expr.settings import default_range, log_uniform_ratio
@@ -162,9 +174,10 @@ class BwdGenerator:
         value = self._value(candidate)
         defined = np.isfinite(reference)
         with np.errstate(invalid="ignore"):
-            close = np.abs(reference - value) <= s.check_rtol * np.maximum(
-                np.abs(reference), np.abs(value)
-            ) + s.check_atol
+            close = (
+                np.abs(reference - value)
+                <= s.check_rtol * np.maximum(np.abs(reference), np.abs(value)) + s.check_atol
+            )
         return bool(np.all(close | (reference == value) | ~defined))
 
     def junkify(self, expr: Expr, rng: np.random.Generator) -> tuple[Expr, list[str]]:
@@ -211,4 +224,3 @@ class BwdGenerator:
             if applied:
                 return optimized, junk, applied
         raise RuntimeError(f"BwdGenerator: no usable expression for index {index}")
-

@@ -53,5 +53,6 @@ def load_kernel(name: str) -> Kernel:
     for kernel in kernels:
         if kernel.name == name:
             return kernel
-    raise KeyError(f"no corpus kernel named '{name}'"
-                   f"{_did_you_mean(name, [k.name for k in kernels])}")
+    raise KeyError(
+        f"no corpus kernel named '{name}'{_did_you_mean(name, [k.name for k in kernels])}"
+    )

@@ -5,12 +5,14 @@ nor Lightning (seconds of start-up per worker, every run)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+from omegaconf import OmegaConf
 
-from src.cost.measure import default_meter
+from src.cost.measure import CostMeter, meter_from_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
 from src.data.corpus import load_corpus
@@ -28,12 +30,19 @@ class RolloutTask:
     corpus_max_dag_nodes: int
     runner: RunnerSettings
     policy: Policy
+    cost: str  # the run's ``cost`` config group as JSON (the worker's meter follows it)
 
 
 @cache
 def _corpus(max_dag_nodes: int) -> tuple:
     kernels, _ = load_corpus()
     return tuple(k for k in kernels if k.body.dag_nodes <= max_dag_nodes and k.body.sort == "num")
+
+
+@cache
+def _meter(cost: str) -> CostMeter:
+    """One meter per worker process and cost config (its timings and kernels persist)."""
+    return meter_from_config(OmegaConf.create(json.loads(cost)))
 
 
 @cache
@@ -65,7 +74,7 @@ def run_task(task: RolloutTask) -> tuple[RunOutcome, str]:
         RULES,
         task.runner,
         default_static_model(),
-        default_meter(),
+        _meter(task.cost),
         rng,
         trajectory_id=f"r{task.round_index:03d}-{task.index:03d}",
     )

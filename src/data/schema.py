@@ -17,6 +17,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +90,14 @@ def terminal_reward(trajectory: Trajectory, reward: str) -> float:
 def _float32_list(values: np.ndarray) -> list[float]:
     """Each value as the shortest decimal that reads back as the same float32 (numpy's
     float32 ``str``), so files hold ~9 characters per number instead of ~19."""
-    return [float(str(v)) for v in np.asarray(values, dtype=np.float32)]
+    return list(_shortest(np.asarray(values, dtype=np.float32).tobytes()))
+
+
+@lru_cache(maxsize=8192)
+def _shortest(float32_bytes: bytes) -> tuple[float, ...]:
+    # cached: the steps of an epoch share one feature vector and a rule's embedding is
+    # the same in every step, so a round's file holds few distinct vectors, many times
+    return tuple(float(str(v)) for v in np.frombuffer(float32_bytes, dtype=np.float32))
 
 
 def _step_record(step: TrajectoryStep) -> dict:
@@ -129,11 +137,14 @@ def advantages_record(advantages: TrajectoryAdvantages) -> dict:
 
 def write_jsonl(path: Path, records: Iterable[dict]) -> int:
     """Write one JSON object per line to ``path`` atomically (streamed to a temp file
-    beside it, then renamed), gzip-compressed when the name ends in ``.gz``; returns the
+    beside it, then renamed), gzip-compressed when the name ends in ``.gz`` (zlib's
+    default level 6: as small as level 9 on these files, in half the time); returns the
     number of lines."""
     path, count = Path(path), 0
     with atomic_open(path, "wb") as raw:
-        sink = gzip.GzipFile(fileobj=raw, mode="wb") if path.suffix == ".gz" else raw
+        sink = (
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6) if path.suffix == ".gz" else raw
+        )
         for record in records:
             line = json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n"
             sink.write(line.encode("utf-8"))
@@ -196,9 +207,9 @@ class _Line:
 def _json_lines(path: Path) -> Iterator[tuple[str, object]]:
     """(where, parsed object) for each non-blank line of ``path``."""
     path = Path(path)
-    try:
+    try:  # opened apart from the reading below, so that only this error says "cannot read"
         if path.suffix == ".gz":
-            file = gzip.open(path, "rt", encoding="utf-8")
+            file = gzip.open(path, "rt", encoding="utf-8")  # noqa: SIM115 (closed by the with)
         else:
             file = path.open(encoding="utf-8")
     except OSError as error:

@@ -19,6 +19,7 @@ The actor and the critic are passed in as callables (this layer does not import 
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 
 from src.config import settings_from_config
 from src.data.rollout import RolloutTask, run_task
@@ -110,6 +112,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
             RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
         )
         self.update_batch_size = int(config["actor"]["update_batch_size"])
+        self.cost = json.dumps(OmegaConf.to_container(config["cost"], resolve=True))
         self.run_dir = Path(run_dir)
         self.policy = policy
         self.critique = critique
@@ -166,6 +169,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 s.corpus_max_dag_nodes,
                 self.runner,
                 policy,
+                self.cost,
             )
             for i in range(s.trajectories_per_round)
         ]
@@ -199,7 +203,8 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 self.dropped_total += 1
                 applied = ", ".join(outcome.rules_applied) or "none"
                 _say(
-                    f"round {round_index}: dropped a trajectory from {name}: {outcome.dropped}; rules applied: {applied}"
+                    f"round {round_index}: dropped a trajectory from {name}: "
+                    f"{outcome.dropped}; rules applied: {applied}"
                 )
         seconds["generate"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -228,7 +233,8 @@ class SelfPlayDataModule(pl.LightningDataModule):
         if self.log is not None:
             self.log(metrics, histograms, round_index)
         _say(
-            f"round {round_index}: {len(trajectories)} kept, {int(metrics['selfplay/dropped'])} dropped, "
+            f"round {round_index}: {len(trajectories)} kept, "
+            f"{int(metrics['selfplay/dropped'])} dropped, "
             f"speedup median {metrics.get('selfplay/speedup_median', math.nan):.3f}; "
             + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
         )

@@ -152,6 +152,7 @@ class EGraphEnv:
         self._frozen: egg.FrozenEGraph | None = None
         self._nodes: int | None = None
         self._extracted: tuple[Expr, float] | None = None
+        self._built: dict = {}  # the nodes extractions have built (extraction.rebuild)
         self._root = self._insert(expr)
         self._costs = {CONSTRUCTOR[op]: model.costs[op] for op in OPS} | {
             "Const": model.costs[CONST],
@@ -288,5 +289,7 @@ class EGraphEnv:
         change: an epoch whose rules matched nothing costs no extraction."""
         if self._extracted is None:
             _, root = self._graph.eval_expr(egg.Var(_SPAN, self._root))
-            self._extracted = extract_best(self._graph, root, self._costs, self.frozen())
+            self._extracted = extract_best(
+                self._graph, root, self._costs, self.frozen(), self._built
+            )
         return self._extracted

@@ -14,7 +14,8 @@ in two steps:
 2. a local search on the root's DAG: a class in it takes another of its e-nodes when
    that lowers the root's total (or keeps it: the next move may need that), until a
    sweep over the DAG lowers nothing. Step 1 prices each class on its own; this finds
-   e-nodes that share with the rest of the root's DAG.
+   e-nodes that share with the rest of the root's DAG. Each class of the DAG counts its
+   references, so a move is priced by the classes it adds and removes alone.
 
 An e-node's DAG cost is its own cost plus that of each distinct class its children
 reach through the current choices, once. An e-node whose DAG reaches its own class is
@@ -127,19 +128,35 @@ def choose(flat: FlatEGraph) -> tuple[np.ndarray, float]:
     )
 
 
-def rebuild(graph: egg.EGraph, flat: FlatEGraph, order: np.ndarray) -> Expr:
-    """The expression of the chosen e-nodes ``order`` (children first; the root last)."""
+def rebuild(
+    graph: egg.EGraph, flat: FlatEGraph, order: np.ndarray, memo: dict | None = None
+) -> Expr:
+    """The expression of the chosen e-nodes ``order`` (children first; the root last).
+
+    ``memo``: the nodes built by earlier calls on the same ``graph`` (keyed by
+    constructor and egglog value or arguments); successive extractions of a growing
+    e-graph share most of their nodes, and a lookup is several times cheaper than
+    building a node."""
+    memo = {} if memo is None else memo
     built: dict[int, Expr] = {}
-    start = flat.child_start
+    start, names, rows, children = flat.child_start, flat.names, flat.rows, flat.children
     for node, klass in zip(order.tolist(), flat.node_class[order].tolist(), strict=True):
-        name = flat.names[node]
-        if name == "Const":
-            built[klass] = const(graph.value_to_f64(flat.rows[node].inputs[0]))
-        elif name == "Var":
-            built[klass] = var(graph.value_to_string(flat.rows[node].inputs[0]))
+        name = names[node]
+        if name in LEAVES:
+            key = (name, rows[node].inputs[0])
+            expr = memo.get(key)
+            if expr is None:
+                if name == "Const":
+                    expr = const(graph.value_to_f64(key[1]))
+                else:
+                    expr = var(graph.value_to_string(key[1]))
+                memo[key] = expr
         else:
-            args = flat.children[start[node] : start[node + 1]].tolist()
-            built[klass] = apply(OP_OF[name], *(built[k] for k in args))
+            key = (name, *[built[k] for k in children[start[node] : start[node + 1]].tolist()])
+            expr = memo.get(key)
+            if expr is None:
+                expr = memo[key] = apply(OP_OF[name], *key[1:])
+        built[klass] = expr
     return built[flat.root]
 
 
@@ -148,22 +165,26 @@ def extract_best(
     root: egg.Value,
     costs: Mapping[str, float],
     frozen: egg.FrozenEGraph | None = None,
+    memo: dict | None = None,
 ) -> tuple[Expr, float]:
     """The cheapest expression found for e-class ``root`` under ``costs`` (per egglog
     constructor, ``Const`` and ``Var`` included), counting each distinct node once, and
-    its cost. ``frozen``: ``graph.freeze()`` as it is now, when the caller has it."""
+    its cost. ``frozen``: ``graph.freeze()`` as it is now, when the caller has it;
+    ``memo``: see ``rebuild``."""
     flat = flatten(graph, root, costs, frozen)
     order, total = choose(flat)
     if not order.size:
         raise ValueError("the e-class has no expression (all its e-nodes are subsumed)")
-    return rebuild(graph, flat, order), total
+    return rebuild(graph, flat, order, memo), total
 
 
 @numba.njit(cache=True)
-def _dag_cost(node, forbidden, choice, node_cost, child_start, children, seen, tick, stack):
+def _dag_cost(node, forbidden, graph, seen, tick):
     """``node``'s own cost plus that of each distinct class its children reach through
-    ``choice``, once; inf when they reach class ``forbidden`` (choosing ``node`` for it
-    would close a cycle). Marks the classes it counts with ``tick`` in ``seen``."""
+    the choices, once; inf when they reach class ``forbidden`` (choosing ``node`` for it
+    would close a cycle). ``graph``: (choice, node_cost, child_start, children, a stack
+    array). Marks the classes it reaches with ``tick`` in ``seen``."""
+    choice, node_cost, child_start, children, stack = graph
     total, top, e = 0.0, 0, node
     while True:  # e: the e-node whose children are counted next
         total += node_cost[e]
@@ -179,6 +200,30 @@ def _dag_cost(node, forbidden, choice, node_cost, child_start, children, seen, t
             break
         top -= 1
         e = choice[stack[top]]
+    return total
+
+
+@numba.njit(cache=True)
+def _refer(node, step, refs, graph):
+    """Add ``step`` (1 or -1) to the count of references of each child of ``node``
+    (``refs``: per class, the child slots of chosen e-nodes in the root's DAG that name
+    it); a class whose count leaves or reaches 0 enters or leaves the DAG, and its
+    choice's children are referred the same way. The summed own cost of the classes
+    that entered or left."""
+    choice, node_cost, child_start, children, stack = graph
+    total, top, e = 0.0, 0, node
+    while True:
+        for j in range(child_start[e], child_start[e + 1]):
+            k = children[j]
+            refs[k] += step
+            if refs[k] == (1 if step > 0 else 0):
+                stack[top] = k
+                top += 1
+        if top == 0:
+            break
+        top -= 1
+        e = choice[stack[top]]
+        total += node_cost[e]
     return total
 
 
@@ -265,6 +310,7 @@ def _choose(node_class, node_cost, child_start, children, n_classes, root):
     # DAG; exact when it has one distinct child), and walked for its exact price only if
     # popped while its class still has no choice. Choices here are final, so a price
     # stays right until it is popped.
+    graph = (choice, node_cost, child_start, children, stack)
     dag = np.zeros(n_classes)  # the DAG cost of each class's choice
     keys = np.empty(n)
     entries = np.empty(n, np.int64)  # 2 * e-node + (1 when its key is its exact price)
@@ -280,7 +326,7 @@ def _choose(node_class, node_cost, child_start, children, n_classes, root):
             continue
         if entry & 1 == 0:
             tick += 1
-            key = _dag_cost(e, -1, choice, node_cost, child_start, children, seen, tick, stack)
+            key = _dag_cost(e, -1, graph, seen, tick)
             if size > 0 and key > keys[0]:
                 size = _heap_push(keys, entries, size, key, 2 * e + 1)
                 continue
@@ -300,32 +346,41 @@ def _choose(node_class, node_cost, child_start, children, n_classes, root):
     if choice[root] < 0:
         return np.empty(0, np.int64), np.inf
 
-    # 2. local search on the root's DAG; only a move that lowers the total earns another
-    # sweep, so this ends.
-    tick += 1
-    total = _dag_cost(choice[root], -1, choice, node_cost, child_start, children, seen, tick, stack)
+    # 2. local search on the root's DAG: a class takes another of its e-nodes when that
+    # lowers the root's total (or keeps it: the next move may need that); only a move
+    # that lowers it earns another sweep, so this ends. A move is priced by what it adds
+    # to and removes from the DAG (reference counts per class), not by a new walk.
+    refs = np.zeros(n_classes, np.int64)
+    order = _dag_postorder(root, choice, child_start, children, n_classes)
+    for e in order:
+        for j in range(child_start[e], child_start[e + 1]):
+            refs[children[j]] += 1
+    total = node_cost[order].sum()
     improved = True
     while improved:
         improved = False
         for k in node_class[_dag_postorder(root, choice, child_start, children, n_classes)]:
-            kept = choice[k]
+            if k != root and refs[k] == 0:
+                continue  # left the DAG in this sweep
             for j in range(class_start[k], class_start[k + 1]):
-                e = class_nodes[j]
+                e, kept = class_nodes[j], choice[k]
                 if e == kept or pending[e] != 0:
                     continue
                 tick += 1
-                if np.isinf(
-                    _dag_cost(e, k, choice, node_cost, child_start, children, seen, tick, stack)
-                ):
+                if np.isinf(_dag_cost(e, k, graph, seen, tick)):
                     continue
                 choice[k] = e
-                tick += 1
-                trial = _dag_cost(
-                    choice[root], -1, choice, node_cost, child_start, children, seen, tick, stack
-                )
-                if trial < total * (1 - _IMPROVEMENT):
-                    total, kept, improved = trial, e, True
-                elif trial <= total * (1 + _IMPROVEMENT):
-                    kept = e
-                choice[k] = kept
-    return _dag_postorder(root, choice, child_start, children, n_classes), total
+                # add first, so that what both DAGs share is never removed and re-added
+                added = _refer(e, 1, refs, graph)
+                removed = _refer(kept, -1, refs, graph)
+                change = node_cost[e] - node_cost[kept] + added - removed
+                if change > total * _IMPROVEMENT:
+                    _refer(kept, 1, refs, graph)
+                    _refer(e, -1, refs, graph)
+                    choice[k] = kept
+                    continue
+                if change < -total * _IMPROVEMENT:
+                    improved = True
+                total += change
+    order = _dag_postorder(root, choice, child_start, children, n_classes)
+    return order, node_cost[order].sum()
