@@ -6,16 +6,16 @@ Run: .venv/bin/python benchmarks/bench_search.py [--fpcore N] [--scenes N]
 
 Two suites: FPBench corpus kernels (``--fpcore`` of them, every k-th by size, up to
 ``--fpcore-max-dag-nodes``), and large SDF-scene kernels of 500+ DAG nodes: the corpus's
-own Fidget scenes in that range plus ``--scenes`` built here (unions of transformed
-spheres, boxes and tori, written the way a hurried graphics programmer writes them: pow
-for squares, cos/sin of constant angles, lengths recomputed). Budgets are the runner's
-(``selfplay.runner``: epochs, node budget) and the saturation baseline's limits with
-``max_nodes`` set to the same node budget (as in ``conf/evaluate.yaml``, whose random
-policy and guide are the ones timed). Each method runs on each expression in turn,
-so a slow phase of the machine hits them alike; the medians are printed per suite with
-the ratio guided / saturation (at most 1 means the guided search is no slower). Each
-method runs once, untimed, on a small scene first (compiles and caches load there). Each
-speedup is the guarded answer's; "raw" is the final extraction's own.
+own Fidget scenes in that range plus ``--scenes`` generated ones (src/data/scenes.py,
+``data.scenes``). Budgets are the runner's (``selfplay.runner``: epochs, node budget)
+and the saturation baseline's limits with the same node budget and time limit
+(``benchmarks/evaluation_setup.py``: as ``evaluate.py`` compares them at one budget; its
+guide is the one timed, and the random policy approves ``--random-rules-per-epoch``).
+Each method runs on each expression in turn, so a slow phase of the machine hits them
+alike; the medians are printed per suite with the ratio guided / saturation (at most 1
+means the guided search is no slower). Each method runs once, untimed, on a small scene
+first (compiles and caches load there). Each speedup is the guarded answer's; "raw" is
+the final extraction's own.
 """
 
 from __future__ import annotations
@@ -29,50 +29,13 @@ from evaluation_setup import evaluation_setup
 from src.cost.measure import default_meter
 from src.cost.static import default_static_model
 from src.data.corpus import load_corpus
-from src.expr import Expr, VarRange, parse_infix
+from src.data.scenes import SceneGenerator, default_scene_settings
+from src.expr import Expr
 from src.selfplay.rules import RULES
 from src.selfplay.runner import RUNNER_PHASES, run_trajectory
 from src.unified.search import RandomPolicy, actor_policy, resolve_checkpoint, saturated
 
-SCENE_RANGE = VarRange(-2.0, 2.0)
-
-
-def _coordinates(rng: np.random.Generator) -> tuple[str, str, str]:
-    """x, y, z moved to a random centre, turned by a constant angle about z, scaled."""
-    cx, cy, cz = (f"{v:.3f}" for v in rng.uniform(-1.5, 1.5, 3))
-    angle, scale = f"{rng.uniform(0, 3.1416):.4f}", f"{rng.uniform(0.5, 1.5):.3f}"
-    px, py, pz = f"(x - {cx})", f"(y - {cy})", f"(z - {cz})"
-    rx = f"((cos({angle}) * {px} + sin({angle}) * {py}) / {scale})"
-    ry = f"((cos({angle}) * {py} - sin({angle}) * {px}) / {scale})"
-    return rx, ry, f"({pz} / {scale})"
-
-
-def _primitive(rng: np.random.Generator) -> str:
-    x, y, z = _coordinates(rng)
-    size = f"{rng.uniform(0.2, 0.6):.3f}"
-    kind = rng.integers(3)
-    if kind == 0:  # sphere
-        return f"(sqrt(pow({x}, 2) + pow({y}, 2) + pow({z}, 2)) - {size})"
-    if kind == 1:  # box: length of the positive part, plus the inside distance
-        qx, qy, qz = (f"(abs({c}) - {size})" for c in (x, y, z))
-        outside = f"sqrt(pow(max({qx}, 0), 2) + pow(max({qy}, 0), 2) + pow(max({qz}, 0), 2))"
-        return f"({outside} + min(max({qx}, max({qy}, {qz})), 0))"
-    ring = f"(sqrt(pow({x}, 2) + pow({z}, 2)) - {size})"  # torus
-    return f"(sqrt(pow({ring}, 2) + pow({y}, 2)) - {size} / 3)"
-
-
-def scene(seed: int, min_dag_nodes: int) -> Expr:
-    """Primitives joined by unions (min) and exp/log smooth unions until the scene has
-    at least ``min_dag_nodes`` DAG nodes."""
-    rng = np.random.default_rng(seed)
-    text = _primitive(rng)
-    while parse_infix(text).dag_nodes < min_dag_nodes:
-        other = _primitive(rng)
-        if rng.random() < 0.5:
-            text = f"min({text}, {other})"
-        else:
-            text = f"(-log(exp(-8 * {text}) + exp(-8 * {other})) / 8)"
-    return parse_infix(text)
+SCENES = SceneGenerator(default_scene_settings())
 
 
 def cases(args: argparse.Namespace) -> dict[str, list[tuple[str, Expr, dict]]]:
@@ -89,8 +52,7 @@ def cases(args: argparse.Namespace) -> dict[str, list[tuple[str, Expr, dict]]]:
         if 500 <= k.body.dag_nodes <= args.scene_max_dag_nodes
     ]
     for index in range(args.scenes):
-        expr = scene(index, 500)
-        large.append((f"scene-{index}", expr, dict.fromkeys(expr.variables, SCENE_RANGE)))
+        large.append((f"scene-{index}", SCENES.scene(index, 500), SCENES.ranges()))
     return {"fpcore": fpcore, "scenes 500+": large}
 
 
@@ -100,13 +62,14 @@ def main() -> None:
     parser.add_argument("--fpcore-max-dag-nodes", type=int, default=300)
     parser.add_argument("--scenes", type=int, default=3)
     parser.add_argument("--scene-max-dag-nodes", type=int, default=1500)
+    parser.add_argument("--random-rules-per-epoch", type=int, default=4)
     parser.add_argument(
         "--policies", nargs="+", choices=["random", "guide"], default=["random", "guide"]
     )
     args = parser.parse_args()
     config, settings, limits = evaluation_setup()
     makers = {
-        "random": lambda: RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
+        "random": lambda: RandomPolicy(args.random_rules_per_epoch, int(config.random_seed)),
         "guide": lambda: actor_policy(config, resolve_checkpoint(config.ckpt)),
     }
     policies = {name: makers[name]() for name in args.policies}
@@ -115,8 +78,7 @@ def main() -> None:
           f"{settings.threshold}; saturation limits {limits}")  # fmt: skip
     # one untimed run of each method first: numba's compile (or cache load), LLVM's set-up
     # and the quiet gate's first probes would otherwise land on whichever method runs first
-    warm = scene(10_000, 60)
-    warm_ranges = dict.fromkeys(warm.variables, SCENE_RANGE)
+    warm, warm_ranges = SCENES.scene(10_000, 60), SCENES.ranges()
     saturated("warm-up", warm, warm_ranges, limits, settings, model, meter)
     for policy in policies.values():
         run_trajectory(

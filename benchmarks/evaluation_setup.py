@@ -1,8 +1,12 @@
-"""What the search benchmarks compare, as ``evaluate.py`` compares it: its composed
-config (``conf/evaluate.yaml``: saturation's node budget is the runner's, and its random
-policy and guide), the runner's settings and saturation's limits."""
+"""What the search benchmarks compare, as ``evaluate.py`` compares it at one budget: its
+composed config (``conf/evaluate.yaml``: its guide, saturation's limits checked after
+every iteration), the runner's settings (its node budget, ``selfplay.runner.node_budget``,
+with evaluate's time limit) and saturation's limits with the same node budget and time
+limit."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
@@ -16,4 +20,9 @@ def evaluation_setup() -> tuple[DictConfig, RunnerSettings, dict]:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
         config = compose(config_name="evaluate")
     settings = settings_from_config(RunnerSettings, config.selfplay.runner, "selfplay.runner")
-    return config, settings, dict(config.selfplay.saturation)
+    settings = dataclasses.replace(settings, time_limit_s=float(config.time_limit_s))
+    limits = dict(config.selfplay.saturation) | {
+        "max_nodes": settings.node_budget,
+        "seconds": settings.time_limit_s,
+    }
+    return config, settings, limits

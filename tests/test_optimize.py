@@ -88,13 +88,16 @@ def test_free_text_is_quoted_for_hydra():
 
 def test_evaluation_writes_table_json_and_plot(actor_file, tmp_path):
     config = _config(
-        "evaluate", "pairs=2", "fpcore=false", f"ckpt={actor_file}", "workers=1",
-        "methods=[input,fast-math,random,guide]", "selfplay.runner.max_steps=3",
+        "evaluate", "suites=[pairs]", "pairs=2", f"ckpt={actor_file}", "workers=1",
+        "budgets=[50,200]", "methods=[input,fast-math,random,guide]",
+        "selfplay.runner.max_steps=3",
     )  # fmt: skip
     config = OmegaConf.merge(config, {"paths": {"run_dir": str(tmp_path)}})
     assert evaluate(config) == 0
     table = (tmp_path / "results.md").read_text()
-    assert "| pairs | random | 2 | 0 |" in table
+    assert "| pairs | small | random | 50 |" in table
     results = json.loads((tmp_path / "results.json").read_text())
-    assert len(results["results"]) == 8 and all(r["ok"] for r in results["results"])
-    assert (tmp_path / "speedups.png").read_bytes()[:4] == b"\x89PNG"
+    # 2 pairs x 4 methods x 2 budgets; input and fast-math ran once and are listed at both
+    assert len(results["results"]) == 16 and all(r["ok"] for r in results["results"])
+    assert {r["budget"] for r in results["results"]} == {50, 200}
+    assert (tmp_path / "pareto.png").read_bytes()[:4] == b"\x89PNG"

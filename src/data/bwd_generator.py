@@ -224,3 +224,29 @@ class BwdGenerator:
             if applied:
                 return optimized, junk, applied
         raise RuntimeError(f"BwdGenerator: no usable expression for index {index}")
+
+    def composed(
+        self, index: int, min_dag_nodes: int, ops: Sequence[str], max_pieces: int
+    ) -> tuple[Expr, Expr, int]:
+        """The ``index``-th composition of at least ``min_dag_nodes`` DAG nodes on its
+        junk side: pairs (each junkified on its own) joined by binary ``ops`` into one
+        optimized and one junk expression, which compute the same wherever every piece's
+        two sides agree. (optimized, junk, pieces); fewer nodes only when ``max_pieces``
+        pieces do not reach the target."""
+        unknown = [op for op in ops if op not in OPS or OPS[op].arity != 2]
+        if unknown or not ops:
+            raise ValueError(f"data.compose.ops must name binary ops; not {unknown}")
+        rng = np.random.default_rng([self.settings.seed, index, min_dag_nodes, 1])
+        optimized, junk, _ = self.pair(int(rng.integers(2**31)))
+        pieces = 1
+        while junk.dag_nodes < min_dag_nodes and pieces < max_pieces:
+            more_optimized, more_junk, _ = self.pair(int(rng.integers(2**31)))
+            op = ops[int(rng.integers(len(ops)))]
+            if rng.random() < 0.5:  # either side of the join
+                optimized, more_optimized = more_optimized, optimized
+                junk, more_junk = more_junk, junk
+            optimized = apply(op, optimized, more_optimized)
+            junk = apply(op, junk, more_junk)
+            pieces += 1
+        return optimized, junk, pieces
+

@@ -250,17 +250,28 @@ class EGraphEnv:
         ban_length: int,
         iterations_per_check: int,
         on_check: Callable[[], None] | None = None,
+        scheduler: str = "backoff",
     ) -> SaturationReport:
-        """All rules together under egglog's back-off scheduler until nothing changes or
-        a limit is reached. egglog checks no node or time limit itself, so the limits
-        are checked after every ``iterations_per_check`` iterations (one scheduler
-        keeps its back-off state for that long); ``on_check`` is called at each check
-        that found the e-graph changed (the caller may extract there)."""
+        """All rules together until nothing changes or a limit is reached, under egglog's
+        back-off scheduler (``scheduler="backoff"``: a rule matching more than
+        ``match_limit`` places is banned for ``ban_length`` iterations, both doubling with
+        each ban) or its simple one (``"simple"``: every rule at every match, each
+        iteration). egglog checks no node or time limit itself, so the limits are checked
+        after every ``iterations_per_check`` iterations (one back-off scheduler keeps its
+        state for that long); ``on_check`` is called at each check that found the e-graph
+        changed (the caller may extract there)."""
+        if scheduler not in ("backoff", "simple"):
+            raise ValueError(f"unknown scheduler {scheduler!r}; choose backoff or simple")
         start = time.perf_counter()
+        step = "(run-with bo all)" if scheduler == "backoff" else "(run all)"
+        let = (
+            f"(let-scheduler bo (back-off :match-limit {match_limit} :ban-length {ban_length})) "
+            if scheduler == "backoff"
+            else ""
+        )
         chunk = self._graph.parse_program(
-            f"(run-schedule (let-scheduler bo (back-off :match-limit {match_limit} "
-            f":ban-length {ban_length})) (repeat {iterations_per_check} "
-            "(seq (saturate (run analysis)) (run-with bo all))))"
+            f"(run-schedule {let}(repeat {iterations_per_check} "
+            f"(seq (saturate (run analysis)) {step})))"
         )[0]
         stop, done = "iterations", 0
         while done < max_iterations:

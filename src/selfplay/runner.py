@@ -70,6 +70,7 @@ class RunOutcome:
     final: Expr | None = None
     max_rel_error: float = 0.0
     choice: Choice | None = None  # the answer: the fastest measured (``fastest.py``)
+    approved: int = 0  # rule approvals over all epochs (a step each)
 
 
 def run_trajectory(
@@ -125,6 +126,8 @@ def run_trajectory(
         stalled = 0 if any(matches) else stalled + 1
         if env.node_count() >= settings.node_budget:
             break
+        if settings.time_limit_s and time.perf_counter() - start >= settings.time_limit_s:
+            break
     t0 = time.perf_counter()
     final, static_final = env.extract()
     nodes = env.node_count()
@@ -133,7 +136,7 @@ def run_trajectory(
     choice = fastest(seed, [*extractions, final], ranges, settings, meter)
     clock["measure"] += time.perf_counter() - t0
     outcome = RunOutcome(
-        None, None, applied, nodes, epochs, clock, final, choice.final_error, choice
+        None, None, applied, nodes, epochs, clock, final, choice.final_error, choice, len(steps)
     )
     if choice.final_disagreement:
         outcome.dropped = choice.final_disagreement

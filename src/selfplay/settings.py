@@ -21,6 +21,7 @@ class RunnerSettings:
     check_abs_floor: float
     min_checked: float
     max_candidates: int
+    time_limit_s: float = 0.0  # a search stops after the epoch that passes this; 0: no limit
 
     def __post_init__(self) -> None:
         if self.max_candidates < 1:

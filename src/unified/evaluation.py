@@ -1,27 +1,35 @@
-"""``python evaluate.py``: does the guide beat what a user would do instead?
+"""``python evaluate.py``: how far each method gets on each suite, size bucket and budget.
 
-On held-out BwdGenerator pairs (a generator seed training never uses) and the FPCore
-corpus, each method optimizes each expression under the same budget (the runner's
-epochs and node budget for the policies; ``selfplay.saturation`` for saturation):
+Every method optimizes every case (``suites.py``) at every budget of ``budgets``
+(e-nodes) under the same wall-time limit per expression, ``time_limit_s``, enforced the
+same way: the guided searches check both after every epoch, saturation after every
+iteration (``selfplay.saturation.iterations_per_check: 1``), and every record says how
+far past the node budget its e-graph ended (``overshoot``) and how long it took. Methods:
 ``input`` (nothing), ``fast-math`` (the input compiled with LLVM's fast-math flags),
-``untrained`` (a fresh actor), ``random`` (uniformly random rules), ``saturation``
-(egglog, all rules), ``guide`` (the trained actor). Every output is checked against its
-input on sampled inputs; a mismatch counts as that method's failure and its input is
-kept. Writes ``results.md`` (table), ``results.json`` (every result and the summary)
-and ``speedups.png`` (speedup distributions, and the learning curve of a training run).
+``saturation`` (egglog, all rules, back-off scheduler), ``saturation-simple`` (its
+simple scheduler), ``random`` (uniformly random rules: per expression as many per epoch
+as the guide approves in its first epoch there, unless ``random_rules_per_epoch`` sets a
+number), ``untrained`` (a fresh actor) and ``guide`` (the trained actor). ``input`` and
+``fast-math`` use no budget: they run once per case and are listed at every budget.
+
+Every answer goes through the same semantic check and "never slower" guard
+(``search.py``). Writes ``results.md`` (per suite and size bucket, each method's
+geometric-mean speedup at each budget; then every summary row), ``results.json`` (every
+record and the summary) and ``pareto.png`` (``report.py``); with ``run_dir``, also the
+training run's learning curve.
 """
 
 from __future__ import annotations
 
-import gzip
+import dataclasses
 import json
 import math
 import multiprocessing
 import os
 import sys
 import time
+import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -30,14 +38,9 @@ from omegaconf import OmegaConf
 
 from src.atomic import write_text_atomic
 from src.cost.measure import meter_from_config
-from src.cost.static import default_static_model
-from src.data.bwd_generator import BwdGenerator, default_generator_settings
-from src.data.corpus import load_corpus
-from src.expr import Expr, VarRange
-from src.expr.settings import default_range
 from src.selfplay.check import check_equal
-from src.selfplay.rules import RULES
 
+from . import report
 from .search import (
     Optimized,
     RandomPolicy,
@@ -49,43 +52,18 @@ from .search import (
     runner_settings,
     saturated,
 )
+from .suites import Case, cases
 
-METHODS = ("input", "fast-math", "untrained", "random", "saturation", "guide")
-
-
-@dataclass(frozen=True)
-class Case:
-    """One expression to optimize; ``best`` is a pair's optimized side (None for corpus
-    kernels)."""
-
-    suite: str
-    name: str
-    expr: Expr
-    ranges: Mapping[str, VarRange]
-    best: Expr | None
+METHODS = (
+    "input", "fast-math", "saturation", "saturation-simple", "random", "untrained", "guide",
+)  # fmt: skip
+UNBUDGETED = ("input", "fast-math")
 
 
-def cases(config: Mapping) -> tuple[list[Case], list[str]]:
-    """The held-out pairs and the corpus kernels, and the names of skipped kernels."""
-    settings = default_generator_settings()
-    generator = BwdGenerator(
-        type(settings)(**{**settings.__dict__, "seed": int(config["pairs_bwd_seed"])}),
-        RULES,
-        default_static_model(),
-    )
-    found, skipped = [], []
-    for index in range(int(config["pairs"])):
-        optimized, junk, _ = generator.pair(index)
-        ranges = {v: default_range() for v in junk.variables}
-        found.append(Case("pairs", f"pair-{index}", junk, ranges, optimized))
-    if config["fpcore"]:
-        kernels, _ = load_corpus()
-        for kernel in kernels:
-            if kernel.body.sort != "num" or kernel.body.dag_nodes > config["fpcore_max_dag_nodes"]:
-                skipped.append(kernel.name)
-            else:
-                found.append(Case("fpcore", kernel.name, kernel.body, kernel.ranges, None))
-    return found, skipped
+def _needs_guide(config: Mapping) -> bool:
+    """The guide runs, or sets the random policy's rules per epoch."""
+    methods = set(config["methods"])
+    return "guide" in methods or ("random" in methods and config["random_rules_per_epoch"] is None)
 
 
 @cache
@@ -94,40 +72,65 @@ def _context(config_yaml: str) -> dict:
     config = OmegaConf.create(config_yaml)
     untrained = OmegaConf.merge(config, {"actor": {"init": {"seed": config.untrained_seed}}})
     return {
+        "config": config,
         "settings": runner_settings(config),
-        "guide": actor_policy(config, resolve_checkpoint(config.ckpt)),
+        "guide": actor_policy(config, resolve_checkpoint(config.ckpt))
+        if _needs_guide(config)
+        else None,
         "untrained": actor_policy(untrained, None),
-        "random": RandomPolicy(int(config.random_rules_per_epoch), int(config.random_seed)),
         "limits": dict(config.selfplay.saturation),
         "fast": fast_math_meter(),
         "meter": meter_from_config(config.cost),
     }
 
 
-def run_case(task: tuple[str, Case, str]) -> dict:
-    """One method on one case, as a JSON-ready record."""
-    config_yaml, case, method = task
-    c = _context(config_yaml)
-    meter = c["meter"]
+def _random_policy(c: dict, case: Case, budget: int) -> RandomPolicy:
+    """Its own random stream per case and budget (so results do not depend on which
+    worker ran what), approving ``random_rules_per_epoch`` rules an epoch, or as many
+    as the guide approves on the input when that is null (at least one)."""
+    count = c["config"].random_rules_per_epoch
+    if count is None:
+        guide = c["guide"]
+        count = int(
+            np.sum(guide.probabilities(guide.features(case.expr)) > c["settings"].threshold)
+        )
+    seed = zlib.crc32(f"{c['config'].random_seed}/{case.suite}/{case.name}/{budget}".encode())
+    return RandomPolicy(max(1, int(count)), seed)
+
+
+def _optimize(c: dict, case: Case, method: str, budget: int) -> Optimized:
+    meter, time_limit = c["meter"], float(c["config"].time_limit_s)
+    settings = c["settings"]
     if method == "input":
         ns = meter.measure(case.expr, case.ranges).ns_per_element
-        _, error = check_equal(case.expr, case.expr, case.ranges, c["settings"])
-        result = Optimized(
+        _, error = check_equal(case.expr, case.expr, case.ranges, settings)
+        return Optimized(
             method, case.name, case.expr, case.expr, ns, ns, error, True, [], 0, 0.0, "", ns
         )
-    elif method == "fast-math":
-        result = fast_math(case.name, case.expr, case.ranges, c["fast"], c["settings"], meter)
-    elif method == "saturation":
-        result = saturated(
-            case.name, case.expr, case.ranges, c["limits"], c["settings"], meter=meter
+    if method == "fast-math":
+        return fast_math(case.name, case.expr, case.ranges, c["fast"], settings, meter)
+    if method.startswith("saturation"):
+        limits = c["limits"] | {"max_nodes": budget, "seconds": time_limit}
+        scheduler = "simple" if method == "saturation-simple" else "backoff"
+        return saturated(
+            case.name, case.expr, case.ranges, limits, settings, meter=meter, scheduler=scheduler
         )
-    else:
-        result = guided(
-            case.name, case.expr, case.ranges, c[method], c["settings"], method, meter=meter
-        )
+    policy = _random_policy(c, case, budget) if method == "random" else c[method]
+    budgeted = dataclasses.replace(settings, node_budget=budget, time_limit_s=time_limit)
+    return guided(case.name, case.expr, case.ranges, policy, budgeted, method, meter=meter)
+
+
+def run_case(task: tuple[str, Case, str, int]) -> dict:
+    """One method on one case at one budget, as a JSON-ready record."""
+    config_yaml, case, method, budget = task
+    c = _context(config_yaml)
+    result = _optimize(c, case, method, budget)
     record = {
         "suite": case.suite,
+        "size": case.size,
+        "dag_nodes": case.expr.dag_nodes,
         "method": method,
+        "budget": budget,
         "name": case.name,
         "input": case.expr.text,
         "output": result.output.text,
@@ -141,179 +144,168 @@ def run_case(task: tuple[str, Case, str]) -> dict:
         "note": result.note,
         "rules_applied": result.rules_applied,
         "egraph_nodes": result.egraph_nodes,
+        "overshoot": max(0, result.egraph_nodes - budget) if method not in UNBUDGETED else 0,
+        "epochs": result.epochs,
         "seconds": result.seconds,
         "recovery": None,
     }
     if case.best is not None:
-        best = meter.measure(case.best, case.ranges).ns_per_element
+        best = c["meter"].measure(case.best, case.ranges).ns_per_element
         possible = math.log(result.ns_before / best)
         if possible > 0:
             record["recovery"] = math.log(result.ns_before / result.ns_after) / possible
     return record
 
 
-def summarize(records: Sequence[dict]) -> list[dict]:
+def _geomean(values: Sequence[float]) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def summarize(records: Sequence[dict], sizes: Sequence[str]) -> list[dict]:
+    """One row per suite, size bucket, method and budget (``sizes`` gives the buckets'
+    order)."""
     rows = []
-    for suite in sorted({r["suite"] for r in records}):
-        for method in METHODS:
-            mine = [r for r in records if r["suite"] == suite and r["method"] == method]
-            if not mine:
-                continue
-            speedups = np.array([r["speedup"] for r in mine])
-            raw = np.array([r["raw_speedup"] for r in mine if r["raw_speedup"] is not None])
-            recoveries = [r["recovery"] for r in mine if r["recovery"] is not None]
-            errors = [r["max_rel_error"] for r in mine if math.isfinite(r["max_rel_error"])]
-            rows.append(
-                {
-                    "suite": suite,
-                    "method": method,
-                    "expressions": len(mine),
-                    "failures": sum(not r["ok"] for r in mine),
-                    "geomean_speedup": float(np.exp(np.mean(np.log(speedups)))),
-                    "median_speedup": float(np.median(speedups)),
-                    "raw_geomean_speedup": float(np.exp(np.mean(np.log(raw))))
-                    if raw.size
-                    else None,
-                    "slower_raw": int(np.sum(raw < 1.0)),
-                    "faster_by_5pct": int(np.sum(speedups > 1.05)),
-                    "median_recovery": float(np.median(recoveries)) if recoveries else None,
-                    "max_rel_error": max(errors) if errors else None,
-                    "median_egraph_nodes": float(np.median([r["egraph_nodes"] for r in mine])),
-                    "seconds": float(sum(r["seconds"] for r in mine)),
-                }
-            )
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["suite"], r["size"], r["method"], r["budget"]), []).append(r)
+    order = {name: k for k, name in enumerate(sizes)}
+
+    def key(group: tuple) -> tuple:
+        suite, size, method, budget = group
+        return suite, order.get(size, len(order)), METHODS.index(method), budget
+
+    for group in sorted(groups, key=key):
+        mine = groups[group]
+        speedups = [r["speedup"] for r in mine]
+        raw = [r["raw_speedup"] for r in mine if r["raw_speedup"] is not None]
+        recoveries = [r["recovery"] for r in mine if r["recovery"] is not None]
+        errors = [r["max_rel_error"] for r in mine if math.isfinite(r["max_rel_error"])]
+        rows.append(
+            dict(zip(("suite", "size", "method", "budget"), group, strict=True))
+            | {
+                "expressions": len(mine),
+                "failures": sum(not r["ok"] for r in mine),
+                "geomean_speedup": _geomean(speedups),
+                "median_speedup": float(np.median(speedups)),
+                "raw_geomean_speedup": _geomean(raw) if raw else None,
+                "slower_raw": int(sum(s < 1.0 for s in raw)),
+                "median_recovery": float(np.median(recoveries)) if recoveries else None,
+                "max_rel_error": max(errors) if errors else None,
+                "median_egraph_nodes": float(np.median([r["egraph_nodes"] for r in mine])),
+                "max_overshoot": int(max(r["overshoot"] for r in mine)),
+                "seconds": float(sum(r["seconds"] for r in mine)),
+            }
+        )
     return rows
 
 
-def mismatch_list(records: Sequence[dict]) -> str:
-    """Each semantic mismatch: method, expression and why (the input was kept)."""
-    lines = [
-        f"- {r['suite']} / {r['method']} / {r['name']}: {r['note']}" for r in records if not r["ok"]
-    ]
-    return (
-        "\nSemantic mismatches (the input is kept in their place):\n" + "\n".join(lines) + "\n"
-        if lines
-        else ""
-    )
+def _tasks(config: Mapping, found: Sequence[Case], config_yaml: str) -> list[tuple]:
+    budgets = [int(b) for b in config["budgets"]]
+    tasks = []
+    for case in found:
+        for method in config["methods"]:
+            for budget in budgets[:1] if method in UNBUDGETED else budgets:
+                tasks.append((config_yaml, case, method, budget))
+    return tasks
 
 
-def table(rows: Sequence[dict], skipped: Sequence[str]) -> str:
-    lines = [
-        "| suite | method | n | failures | geomean speedup | median speedup | >5% faster "
-        "| raw geomean | raw slower | median recovery | max rel error | median e-graph nodes "
-        "| seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        recovery = "" if r["median_recovery"] is None else f"{r['median_recovery']:.2f}"
-        error = "" if r["max_rel_error"] is None else f"{r['max_rel_error']:.2g}"
-        raw = "" if r["raw_geomean_speedup"] is None else f"{r['raw_geomean_speedup']:.3f}"
-        lines.append(
-            f"| {r['suite']} | {r['method']} | {r['expressions']} | {r['failures']} "
-            f"| {r['geomean_speedup']:.3f} | {r['median_speedup']:.3f} | {r['faster_by_5pct']} "
-            f"| {raw} | {r['slower_raw']} | {recovery} | {error} "
-            f"| {r['median_egraph_nodes']:.0f} | {r['seconds']:.1f} |"
-        )
-    if skipped:
-        lines.append(f"\nSkipped (larger than fpcore_max_dag_nodes): {', '.join(skipped)}")
-    return "\n".join(lines) + "\n"
-
-
-def learning_curve(run_dir: Path) -> list[tuple[int, float]]:
-    """(round, median speedup of its kept trajectories) from a training run's files."""
-    curve = []
-    for path in sorted(run_dir.glob("trajectories_r*.jsonl*")):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as file:
-            speedups = [
-                t["initial_cost_ns"] / t["final_cost_ns"]
-                for t in map(json.loads, file)
-                if t.get("initial_cost_ns")
-            ]
-        if speedups:
-            curve.append((int(path.name.split("_r")[1][:3]), float(np.median(speedups))))
-    return curve
-
-
-def plot(records: Sequence[dict], curve: Sequence[tuple[int, float]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    suites = sorted({r["suite"] for r in records})
-    figure, axes = plt.subplots(1, len(suites) + 1, figsize=(6 * (len(suites) + 1), 4.5))
-    for axis, suite in zip(axes, suites, strict=False):
-        methods = [
-            m for m in METHODS if any(r["method"] == m and r["suite"] == suite for r in records)
-        ]
-        data = [
-            [r["speedup"] for r in records if r["suite"] == suite and r["method"] == m]
-            for m in methods
-        ]
-        axis.boxplot(data, tick_labels=methods, showfliers=True)
-        axis.axhline(1.0, color="grey", linewidth=0.8)
-        axis.set_yscale("log")
-        axis.set_title(f"speedup over the input: {suite}")
-        axis.tick_params(axis="x", rotation=30)
-    if curve:
-        axes[-1].plot([c[0] for c in curve], [c[1] for c in curve], marker="o")
-        axes[-1].set_title("training: median speedup per round")
-        axes[-1].set_xlabel("round")
-    else:
-        axes[-1].set_title("no training run given (run_dir=...)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+def _check(config: Mapping) -> str | None:
+    """Why the settings cannot run, or None."""
+    unknown = [m for m in config["methods"] if m not in METHODS]
+    if unknown:
+        return f"unknown methods {unknown}; choose from {', '.join(METHODS)}"
+    budgets = list(config["budgets"])
+    if not budgets or any(not isinstance(b, int) or b < 1 for b in budgets):
+        return f"budgets must be e-node counts of at least 1, not {budgets}"
+    if not float(config["time_limit_s"]) > 0:
+        return f"time_limit_s must be positive, not {config['time_limit_s']}"
+    return None
 
 
 def evaluate(config: Mapping) -> int:
-    out_dir = Path(config["paths"]["run_dir"]) if "paths" in config else Path.cwd()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    unknown = [m for m in config["methods"] if m not in METHODS]
-    if unknown:
-        print(
-            f"error: unknown methods {unknown}; choose from {', '.join(METHODS)}", file=sys.stderr
-        )
-        return 1
+    problem = _check(config)
     try:
-        if not resolve_checkpoint(config["ckpt"]).exists():
-            raise ValueError(f"{config['ckpt']}: no such checkpoint")
-        found, skipped = cases(config)
+        if (
+            problem is None
+            and _needs_guide(config)
+            and not resolve_checkpoint(config["ckpt"]).exists()
+        ):
+            problem = f"{config['ckpt']}: no such checkpoint"
+        found, skipped = cases(config) if problem is None else ([], [])
     except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        problem = str(error)
+    if problem is None and not found:
+        problem = "nothing to evaluate (no suite or file holds a case)"
+    out_dir = Path(config["paths"]["run_dir"]) if "paths" in config else Path.cwd()
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        _discard_unused(out_dir)
         return 1
+    out_dir.mkdir(parents=True, exist_ok=True)
     config_yaml = OmegaConf.to_yaml(config, resolve=True)
-    tasks = [(config_yaml, case, method) for case in found for method in config["methods"]]
+    tasks = _tasks(config, found, config_yaml)
     workers = int(config["workers"]) or os.cpu_count() or 1
     print(
-        f"evaluate: {len(found)} expressions x {len(config['methods'])} methods, {workers} workers",
+        f"evaluate: {len(found)} expressions, {len(config['methods'])} methods, budgets "
+        f"{list(config['budgets'])}: {len(tasks)} searches on {workers} workers",
         file=sys.stderr,
     )
     start, records = time.perf_counter(), []
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         for record in pool.imap_unordered(run_case, tasks, chunksize=1):
             records.append(record)
-            if len(records) % 50 == 0:
+            if len(records) % 50 == 0 or len(records) == len(tasks):
                 print(
                     f"evaluate: {len(records)}/{len(tasks)} ({time.perf_counter() - start:.0f} s)",
                     file=sys.stderr,
                 )
-    records.sort(key=lambda r: (r["suite"], r["name"], METHODS.index(r["method"])))
-    rows = summarize(records)
-    text = table(rows, skipped) + mismatch_list(records)
+    records = _every_budget(records, [int(b) for b in config["budgets"]])
+    records.sort(key=lambda r: (r["suite"], r["name"], METHODS.index(r["method"]), r["budget"]))
+    sizes = report.size_order()
+    rows = summarize(records, sizes)
+    text = report.markdown(rows, sizes, skipped) + report.mismatches(records)
     write_text_atomic(out_dir / "results.md", text)
     write_text_atomic(
         out_dir / "results.json",
         json.dumps({"summary": rows, "skipped": skipped, "results": records}, indent=1),
     )
-    run_dir = config["run_dir"]
-    plot(records, learning_curve(Path(run_dir)) if run_dir else [], out_dir / "speedups.png")
+    report.pareto(rows, out_dir / "pareto.png")
+    written = "results.md, results.json, pareto.png"
+    if config["run_dir"]:
+        report.learning_curve_plot(Path(config["run_dir"]), out_dir / "learning_curve.png")
+        written += ", learning_curve.png"
     print(text)
-    print(f"evaluate: wrote results.md, results.json, speedups.png to {out_dir}", file=sys.stderr)
+    print(f"evaluate: wrote {written} to {out_dir}", file=sys.stderr)
     failures = sum(not r["ok"] for r in records)
     if failures:
         print(
             f"evaluate: {failures} semantic mismatches (reported per method above)", file=sys.stderr
         )
     return 0
+
+
+def _discard_unused(out_dir: Path) -> None:
+    """Remove the run directory Hydra made for a run that stopped before writing: when it
+    holds nothing but Hydra's own ``.hydra`` copy of the config (and then its parent,
+    ``evaluation/``, when that is left empty)."""
+    if not out_dir.is_dir() or any(p.name != ".hydra" for p in out_dir.iterdir()):
+        return
+    hydra_dir = out_dir / ".hydra"
+    if hydra_dir.is_dir():
+        for path in hydra_dir.iterdir():
+            path.unlink()
+        hydra_dir.rmdir()
+    out_dir.rmdir()
+    if out_dir.parent.name == "evaluation" and not any(out_dir.parent.iterdir()):
+        out_dir.parent.rmdir()
+
+
+def _every_budget(records: Sequence[dict], budgets: Sequence[int]) -> list[dict]:
+    """The records, with those of the methods that use no budget listed at every one."""
+    listed = []
+    for r in records:
+        if r["method"] in UNBUDGETED:
+            listed += [r | {"budget": b} for b in budgets]
+        else:
+            listed.append(r)
+    return listed

@@ -55,6 +55,8 @@ class Optimized:
     note: str = ""
     raw_ns_after: float | None = None
     candidates_measured: int = 0
+    epochs: int = 0  # a guided search's epochs (saturation: its iterations)
+    approved: int = 0  # a guided search's rule approvals over all its epochs
 
     @property
     def speedup(self) -> float:
@@ -160,9 +162,10 @@ def guided(
         sample=False,
     )  # fmt: skip
     assert outcome.choice is not None  # every run that ends measures its candidates
-    return _guarded(
+    result = _guarded(
         method, name, expr, outcome.choice, outcome.rules_applied, outcome.egraph_nodes, start
     )
+    return dataclasses.replace(result, epochs=outcome.epochs, approved=outcome.approved)
 
 
 def saturated(
@@ -173,17 +176,23 @@ def saturated(
     settings: RunnerSettings,
     model: StaticCostModel | None = None,
     meter: CostMeter | None = None,
+    scheduler: str = "backoff",
 ) -> Optimized:
-    """egglog equality saturation with every rule (back-off scheduler, the limits in
-    ``selfplay.saturation``); its candidates are the extractions at each limit check."""
+    """egglog equality saturation with every rule (``scheduler``: ``backoff`` or
+    ``simple``, see ``EGraphEnv.saturate``; the limits in ``selfplay.saturation``); its
+    candidates are the extractions at each limit check."""
     model, meter = model or default_static_model(), meter or default_meter()
     start = time.perf_counter()
     env = EGraphEnv(expr, RULES, model, node_budget=int(limits["max_nodes"]))
     extractions: list[Expr] = []
-    env.saturate(**limits, on_check=lambda: extractions.append(env.extract()[0]))
+    report = env.saturate(
+        **limits, on_check=lambda: extractions.append(env.extract()[0]), scheduler=scheduler
+    )
     extractions.append(env.extract()[0])
     choice = fastest(expr, extractions, ranges, settings, meter)
-    return _guarded("saturation", name, expr, choice, [], env.node_count(), start)
+    method = "saturation" if scheduler == "backoff" else f"saturation-{scheduler}"
+    result = _guarded(method, name, expr, choice, [], env.node_count(), start)
+    return dataclasses.replace(result, epochs=report.iterations)
 
 
 def fast_math_meter() -> CostMeter:

@@ -1,0 +1,170 @@
+"""What ``evaluate.py`` writes from its summary rows: the Markdown tables, the list of
+semantic mismatches, the Pareto plot (per suite, geometric-mean speedup against e-graph
+nodes and against seconds, one line per method through its budgets), and a training
+run's learning curve."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from src.data.ladder import default_ladder
+
+_PARETO_SKIP = ("input",)  # speedup 1 by definition: the plot's reference line
+
+
+def size_order() -> list[str]:
+    """The ladder's buckets, smallest first, then the bucket past the last bound."""
+    names = default_ladder().names
+    return [*names, names[-1] + "+"]
+
+
+def _pivot(rows: Sequence[dict], sizes: Sequence[str]) -> list[str]:
+    """Per suite: one line per size bucket and method, one column per budget, each cell
+    the geometric-mean speedup (median e-graph nodes; seconds per expression)."""
+    budgets = sorted({r["budget"] for r in rows})
+    lines = []
+    for suite in sorted({r["suite"] for r in rows}):
+        lines += [
+            f"\n### {suite}\n",
+            "| size | method | n | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+            "|---|---|---|" + "---|" * len(budgets),
+        ]
+        mine = [r for r in rows if r["suite"] == suite]
+        for size in [s for s in sizes if any(r["size"] == s for r in mine)]:
+            methods = list(dict.fromkeys(r["method"] for r in mine if r["size"] == size))
+            for method in methods:
+                cells = {
+                    r["budget"]: r for r in mine if r["size"] == size and r["method"] == method
+                }
+                n = next(iter(cells.values()))["expressions"]
+                text = [
+                    f"{c['geomean_speedup']:.3f} ({c['median_egraph_nodes']:.0f}; "
+                    f"{c['seconds'] / c['expressions']:.2f} s)"
+                    if (c := cells.get(b))
+                    else ""
+                    for b in budgets
+                ]
+                lines.append(f"| {size} | {method} | {n} | " + " | ".join(text) + " |")
+    return lines
+
+
+def markdown(rows: Sequence[dict], sizes: Sequence[str], skipped: Sequence[str]) -> str:
+    lines = [
+        "Geometric-mean speedup over the input (median e-graph nodes; mean seconds per",
+        "expression), per suite, size bucket, method and e-node budget.",
+        *_pivot(rows, sizes),
+        "\n### Every row\n",
+        "| suite | size | method | budget | n | failures | geomean speedup | median speedup "
+        "| raw geomean | raw slower | median recovery | max rel error | median e-graph nodes "
+        "| max overshoot | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        recovery = "" if r["median_recovery"] is None else f"{r['median_recovery']:.2f}"
+        error = "" if r["max_rel_error"] is None else f"{r['max_rel_error']:.2g}"
+        raw = "" if r["raw_geomean_speedup"] is None else f"{r['raw_geomean_speedup']:.3f}"
+        lines.append(
+            f"| {r['suite']} | {r['size']} | {r['method']} | {r['budget']} | {r['expressions']} "
+            f"| {r['failures']} | {r['geomean_speedup']:.3f} | {r['median_speedup']:.3f} "
+            f"| {raw} | {r['slower_raw']} | {recovery} | {error} "
+            f"| {r['median_egraph_nodes']:.0f} | {r['max_overshoot']} | {r['seconds']:.1f} |"
+        )
+    if skipped:
+        lines.append(f"\nSkipped (not numeric, or larger than max_dag_nodes): {', '.join(skipped)}")
+    return "\n".join(lines) + "\n"
+
+
+def mismatches(records: Sequence[dict]) -> str:
+    """Each semantic mismatch: method, budget, expression and why (the input was kept)."""
+    lines = [
+        f"- {r['suite']} / {r['method']} / budget {r['budget']} / {r['name']}: {r['note']}"
+        for r in records
+        if not r["ok"]
+    ]
+    if not lines:
+        return ""
+    return "\nSemantic mismatches (the input is kept in their place):\n" + "\n".join(lines) + "\n"
+
+
+def _suite_points(rows: Sequence[dict], suite: str) -> dict[str, list[tuple]]:
+    """Per method: (budget, geomean speedup, median e-nodes, seconds per expression) over
+    all of the suite's expressions at each budget."""
+    points: dict[str, list[tuple]] = {}
+    mine = [r for r in rows if r["suite"] == suite]
+    for method in dict.fromkeys(r["method"] for r in mine):
+        for budget in sorted({r["budget"] for r in mine if r["method"] == method}):
+            cells = [r for r in mine if r["method"] == method and r["budget"] == budget]
+            n = sum(c["expressions"] for c in cells)
+            log_mean = sum(c["expressions"] * np.log(c["geomean_speedup"]) for c in cells) / n
+            nodes = float(np.median([c["median_egraph_nodes"] for c in cells]))
+            seconds = sum(c["seconds"] for c in cells) / n
+            points.setdefault(method, []).append((budget, float(np.exp(log_mean)), nodes, seconds))
+    return points
+
+
+def pareto(rows: Sequence[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    suites = sorted({r["suite"] for r in rows})
+    figure, axes = plt.subplots(len(suites), 2, figsize=(12, 4.2 * len(suites)), squeeze=False)
+    for (by_nodes, by_seconds), suite in zip(axes, suites, strict=True):
+        for method, points in _suite_points(rows, suite).items():
+            if method in _PARETO_SKIP:
+                continue
+            speedup = [p[1] for p in points]
+            nodes = [max(p[2], 1.0) for p in points]  # fast-math grows no e-graph
+            by_nodes.plot(nodes, speedup, marker="o", label=method)
+            by_seconds.plot([p[3] for p in points], speedup, marker="o", label=method)
+        for axis, label in (
+            (by_nodes, "median e-graph nodes"),
+            (by_seconds, "seconds per expression"),
+        ):
+            axis.axhline(1.0, color="grey", linewidth=0.8)
+            axis.set_xscale("log")
+            axis.set_xlabel(label)
+            axis.set_ylabel("geomean speedup")
+            axis.set_title(f"{suite}: speedup against {label}")
+        by_nodes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def learning_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(round, median speedup of its kept trajectories) from a training run's files."""
+    curve = []
+    for path in sorted(run_dir.glob("trajectories_r*.jsonl*")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt") as file:
+            speedups = [
+                t["initial_cost_ns"] / t["final_cost_ns"]
+                for t in map(json.loads, file)
+                if t.get("initial_cost_ns")
+            ]
+        if speedups:
+            curve.append((int(path.name.split("_r")[1][:3]), float(np.median(speedups))))
+    return curve
+
+
+def learning_curve_plot(run_dir: Path, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = learning_curve(run_dir)
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.plot([c[0] for c in curve], [c[1] for c in curve], marker="o")
+    axis.set_title("training: median speedup per round")
+    axis.set_xlabel("round")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

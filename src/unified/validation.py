@@ -1,0 +1,51 @@
+"""The validation entry point a training loop calls every few rounds: a policy's
+threshold search (the one ``optimize.py`` runs) on held-out cases at one e-node budget
+and time limit, summarized overall and per size bucket. It goes through the same guard
+and semantic check as ``evaluate.py``, so its figures are comparable with the table's."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+
+from src.cost.measure import CostMeter, default_meter
+from src.selfplay.runner import Policy, RunnerSettings
+
+from .search import guided
+from .suites import Case
+
+
+def validate(
+    policy: Policy,
+    cases: Sequence[Case],
+    budget: int,
+    settings: RunnerSettings,
+    time_limit_s: float = 0.0,
+    meter: CostMeter | None = None,
+) -> dict[str, float]:
+    """Metrics of ``policy`` on ``cases`` at ``budget`` e-nodes: ``geomean_speedup``,
+    ``egraph_nodes`` (median), ``seconds`` (mean per expression), ``failures`` (semantic
+    mismatches; the input is kept in their place) and ``expressions``, overall and as
+    ``SIZE/...`` per size bucket of the cases."""
+    if not cases:
+        raise ValueError("validate needs at least one case")
+    budgeted = dataclasses.replace(settings, node_budget=budget, time_limit_s=time_limit_s)
+    meter = meter or default_meter()
+    results = [
+        (case.size, guided(case.name, case.expr, case.ranges, policy, budgeted, meter=meter))
+        for case in cases
+    ]
+    metrics: dict[str, float] = {}
+    for size in [None, *dict.fromkeys(size for size, _ in results)]:
+        mine = [r for s, r in results if size is None or s == size]
+        prefix = "" if size is None else f"{size}/"
+        metrics |= {
+            f"{prefix}geomean_speedup": float(np.exp(np.mean([np.log(r.speedup) for r in mine]))),
+            f"{prefix}egraph_nodes": float(np.median([r.egraph_nodes for r in mine])),
+            f"{prefix}seconds": float(np.mean([r.seconds for r in mine])),
+            f"{prefix}failures": float(sum(not r.ok for r in mine)),
+            f"{prefix}expressions": float(len(mine)),
+        }
+    return metrics

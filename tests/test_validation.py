@@ -1,0 +1,61 @@
+"""The validation entry point (src/unified/validation.py) and the evaluation's suites
+(src/unified/suites.py): metrics overall and per size bucket, at the given budget."""
+
+import pytest
+from omegaconf import OmegaConf
+
+from src.config import conf_group
+from src.data.ladder import default_ladder
+from src.unified.search import RandomPolicy, runner_settings
+from src.unified.suites import pair_cases, scene_cases
+from src.unified.validation import validate
+
+
+class _Nothing(RandomPolicy):
+    """Approves no rule."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 0)
+
+    def probabilities(self, features):
+        return super().probabilities(features) * 0
+
+
+def _settings(**changes):
+    config = OmegaConf.create({"selfplay": conf_group("selfplay")})
+    settings = runner_settings(config)
+    return type(settings)(**(settings.__dict__ | {"max_steps": 4} | changes))
+
+
+def test_validate_reports_overall_and_per_bucket_metrics_at_the_budget():
+    ladder = default_ladder()
+    cases = pair_cases(4, 99, ladder)
+    metrics = validate(RandomPolicy(6, 0), cases, budget=300, settings=_settings())
+    assert metrics["expressions"] == 4 and metrics["failures"] == 0
+    assert metrics["geomean_speedup"] >= 1.0  # the guard never hands back a slower kernel
+    sizes = {case.size for case in cases}
+    assert sum(metrics[f"{s}/expressions"] for s in sizes) == 4
+    assert metrics["seconds"] > 0
+
+
+def test_a_policy_that_approves_nothing_keeps_every_input():
+    cases = pair_cases(2, 99, default_ladder())
+    metrics = validate(_Nothing(), cases, budget=300, settings=_settings())
+    assert metrics["geomean_speedup"] == pytest.approx(1.0)
+    assert metrics["egraph_nodes"] <= max(c.expr.dag_nodes for c in cases)
+
+
+def test_validate_refuses_no_cases():
+    with pytest.raises(ValueError, match="at least one case"):
+        validate(RandomPolicy(1, 0), [], budget=100, settings=_settings())
+
+
+def test_suites_spread_over_the_ladder_and_hold_what_their_buckets_say():
+    ladder = default_ladder()
+    pairs = pair_cases(8, 99, ladder)
+    scenes = scene_cases(6, 99, ladder)
+    for case in pairs + scenes:
+        low, high = ladder.span(case.size)
+        assert low <= case.expr.dag_nodes <= high, (case.name, case.size, case.expr.dag_nodes)
+    assert {c.size for c in pairs} == set(ladder.names)
+    assert {c.size for c in scenes} >= {"medium", "large", "huge"}
