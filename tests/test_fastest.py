@@ -12,9 +12,7 @@ from src.expr import parse_sexpr
 from src.selfplay.fastest import fastest, spread_candidates
 from src.selfplay.settings import RunnerSettings
 
-SETTINGS = settings_from_config(
-    RunnerSettings, default_config().selfplay.runner, "selfplay.runner"
-)
+SETTINGS = settings_from_config(RunnerSettings, default_config().selfplay.runner, "selfplay.runner")
 SEED = parse_sexpr("(+ (* a b) (* a c))")
 SAME = [parse_sexpr("(* a (+ b c))"), parse_sexpr("(* a (+ c b))"), parse_sexpr("(* (+ b c) a)")]
 

@@ -249,4 +249,3 @@ class BwdGenerator:
             junk = apply(op, junk, more_junk)
             pieces += 1
         return optimized, junk, pieces
-
