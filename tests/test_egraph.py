@@ -166,3 +166,17 @@ def test_rules_run_together_and_extraction_is_redone_only_after_a_change():
     assert matched[0] == 0 and matched[1] == 1 and matched[2] >= 1
     assert env.extract()[0] in (parse_sexpr("(* a (+ b c))"), parse_sexpr("(* a (+ c b))"))
     assert env.node_count() > 6
+
+
+def test_the_simple_scheduler_saturates_and_finds_what_back_off_finds():
+    backoff, simple = env_of("(x * 1 + 0) * (y + y)"), env_of("(x * 1 + 0) * (y + y)")
+    saturate(backoff)
+    # a small node limit: one iteration of the simple scheduler can grow the e-graph
+    # tenfold, and egglog cannot be stopped inside an iteration
+    report = simple.saturate(
+        30, 3000, SAT.seconds, SAT.match_limit, SAT.ban_length, 1, scheduler="simple"
+    )
+    assert report.stop in ("saturated", "nodes") and report.iterations >= 1
+    assert simple.extract()[1] == pytest.approx(backoff.extract()[1])
+    with pytest.raises(ValueError, match="unknown scheduler"):
+        env_of("x").saturate(1, 100, 1.0, 10, 1, 1, scheduler="greedy")

@@ -76,6 +76,12 @@ def test_stalled_trajectories_stop():
     assert outcome.epochs == 2  # nothing matches a lone variable
 
 
+def test_a_search_stops_after_the_epoch_that_passes_its_time_limit():
+    settings = dataclasses.replace(SETTINGS, max_steps=50, stall_epochs=50, time_limit_s=1e-9)
+    outcome = _run("(+ (* x 1) (* x 0))", p=1.0, settings=settings)
+    assert outcome.epochs == 1 and outcome.approved == len(outcome.trajectory.steps) > 0
+
+
 def test_a_wrong_final_expression_is_dropped():
     wrong = _row("sin-to-cos", "trig", "(sin ?a)", "(cos ?a)", None)
     outcome = _run("(sin x)", rules=(wrong,))
