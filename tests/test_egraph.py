@@ -180,3 +180,10 @@ def test_the_simple_scheduler_saturates_and_finds_what_back_off_finds():
     assert simple.extract()[1] == pytest.approx(backoff.extract()[1])
     with pytest.raises(ValueError, match="unknown scheduler"):
         env_of("x").saturate(1, 100, 1.0, 10, 1, 1, scheduler="greedy")
+
+
+def test_saturation_does_not_grow_an_e_graph_already_at_its_node_limit():
+    env = env_of("(x * 1 + 0) * (y + y) - sin(x) * sin(x)")
+    nodes = env.node_count()
+    report = env.saturate(30, nodes, 5.0, 1000, 2, 1)
+    assert (report.iterations, report.stop, report.nodes) == (0, "nodes", nodes)

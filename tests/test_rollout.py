@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 
 from src.config import conf_group
 from src.data import rollout
+from src.data.ladder import default_ladder
 from src.modules.policy import ActorPolicy, fresh_net, latency_prior
 from src.selfplay.rules import RULES
 from src.unified.search import runner_settings
@@ -36,7 +37,7 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     net = fresh_net(config.actor, latency_prior(config))
     net.encode_rules([(r.lhs, r.rhs) for r in RULES])
     runner = runner_settings(config)
-    task = rollout.RolloutTask(0, 3, 7, 0.0, 60, runner, ActorPolicy(net), _cost(rounds=3))
+    task = rollout.RolloutTask(0, 3, 7, 0.0, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3))
     first, name = rollout.run_task(task)
     again, _ = rollout.run_task(task)
     assert name.startswith("bwd-") and first.trajectory is not None
@@ -44,3 +45,17 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
         s.rule_idx for s in again.trajectory.steps
     ]
     assert np.isfinite(first.trajectory.final_cost_ns)
+
+
+def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
+    ladder = default_ladder()
+    for scene_fraction, sizes, prefix in [
+        (1.0, ("large",), "scene-"),
+        (0.0, ("medium",), "composed-"),
+    ]:
+        task = rollout.RolloutTask(0, 0, 7, 0.0, 60, scene_fraction, sizes, None, None, "{}")
+        for index in range(3):
+            expr, ranges, name = rollout._seed_of(task, np.random.default_rng([7, 0, index]))
+            assert name.startswith(prefix) and set(ranges) >= expr.variables
+            low, high = ladder.span(sizes[0])
+            assert low <= expr.dag_nodes <= high + 250, (name, expr.dag_nodes)

@@ -1,6 +1,7 @@
 """One self-play trajectory, as a worker process runs it: the round's seed expression
-(a corpus kernel or a BwdGenerator pair's junk side) and the runner with the actor's
-numpy snapshot. Kept apart from the data module so that a worker imports neither torch
+(a corpus kernel, a generated SDF scene, or the junk side of a BwdGenerator pair, composed
+to a size of the ladder's buckets ``sizes`` when they are given) and the runner with the
+actor's numpy snapshot. Kept apart from the data module so that a worker imports neither torch
 nor Lightning (seconds of start-up per worker, every run)."""
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from functools import cache
 import numpy as np
 from omegaconf import OmegaConf
 
+from src.config import conf_group
 from src.cost.measure import CostMeter, meter_from_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
 from src.data.corpus import load_corpus
+from src.data.ladder import default_ladder
+from src.data.scenes import SceneGenerator, default_scene_settings
 from src.expr.settings import default_range
 from src.selfplay.rules import RULES
 from src.selfplay.runner import Policy, RunnerSettings, RunOutcome, run_trajectory
@@ -28,6 +32,8 @@ class RolloutTask:
     seed: int
     corpus_fraction: float
     corpus_max_dag_nodes: int
+    scene_fraction: float
+    sizes: tuple[str, ...]  # size buckets of composed pairs and scenes; () plain pairs
     runner: RunnerSettings
     policy: Policy
     cost: str  # the run's ``cost`` config group as JSON (the worker's meter follows it)
@@ -50,17 +56,44 @@ def _generator() -> BwdGenerator:
     return BwdGenerator(default_generator_settings(), RULES, default_static_model())
 
 
+@cache
+def _scenes() -> SceneGenerator:
+    return SceneGenerator(default_scene_settings())
+
+
+def _target(sizes: tuple[str, ...], rng: np.random.Generator, fewest: int = 1) -> int:
+    """A size drawn uniformly from one of the buckets ``sizes`` (all of the ladder's when
+    empty) that reach ``fewest`` DAG nodes."""
+    ladder = default_ladder()
+    buckets = [b for b in sizes or ladder.names if ladder.span(b)[1] >= fewest]
+    if not buckets:
+        raise ValueError(f"data.selfplay.sizes {list(sizes)}: no bucket reaches {fewest} nodes")
+    low, high = ladder.span(buckets[int(rng.integers(len(buckets)))])
+    return int(rng.integers(max(low, fewest), high + 1))
+
+
 def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
     """(expression, ranges, name) for the task: a corpus kernel with probability
-    ``corpus_fraction``, else the junk side of a BwdGenerator pair."""
+    ``corpus_fraction``, else a scene with probability ``scene_fraction``, else the junk
+    side of a BwdGenerator pair (composed to a size of ``sizes`` when given)."""
     corpus = _corpus(task.corpus_max_dag_nodes) if task.corpus_fraction > 0 else ()
     if corpus and rng.random() < task.corpus_fraction:
         kernel = corpus[int(rng.integers(len(corpus)))]
         return kernel.body, kernel.ranges, kernel.name
-    pair = int(rng.integers(2**31))
-    _, junk, _ = _generator().pair(pair)
-    ranges = {name: default_range() for name in junk.variables}
-    return junk, ranges, f"bwd-{pair}"
+    index = int(rng.integers(2**31))
+    if task.scene_fraction > 0 and rng.random() < task.scene_fraction:
+        scene = _scenes().scene(index, _target(task.sizes, rng, fewest=50))
+        return scene, _scenes().ranges(), f"scene-{index}"
+    if task.sizes:
+        compose = conf_group("data").compose
+        _, junk, _ = _generator().composed(
+            index, _target(task.sizes, rng), list(compose.ops), int(compose.max_pieces)
+        )
+        name = f"composed-{index}"
+    else:
+        _, junk, _ = _generator().pair(index)
+        name = f"bwd-{index}"
+    return junk, {v: default_range() for v in junk.variables}, name
 
 
 def run_task(task: RolloutTask) -> tuple[RunOutcome, str]:

@@ -35,6 +35,7 @@ import torch
 from omegaconf import OmegaConf
 
 from src.config import settings_from_config
+from src.data.ladder import default_ladder
 from src.data.rollout import RolloutTask, run_task
 from src.data.schema import Trajectory, TrajectoryAdvantages, write_advantages, write_trajectories
 from src.selfplay.rules import FAMILIES, RULES
@@ -56,6 +57,7 @@ class SelfPlaySettings:
     trajectories_per_round: int
     corpus_fraction: float
     corpus_max_dag_nodes: int
+    scene_fraction: float
     workers: int
     seed: int
     gzip: bool
@@ -108,6 +110,10 @@ class SelfPlayDataModule(pl.LightningDataModule):
         self.settings = settings_from_config(
             SelfPlaySettings, config["data"]["selfplay"], "data.selfplay"
         )
+        # the size buckets of composed pairs and scenes (a list: not a plain setting)
+        self.sizes = tuple(str(b) for b in config["data"]["selfplay"]["sizes"] or ())
+        for bucket in self.sizes:
+            default_ladder().span(bucket)  # KeyError naming the ladder's buckets
         self.runner = settings_from_config(
             RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
         )
@@ -167,6 +173,8 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 s.seed,
                 s.corpus_fraction,
                 s.corpus_max_dag_nodes,
+                s.scene_fraction,
+                self.sizes,
                 self.runner,
                 policy,
                 self.cost,

@@ -256,9 +256,11 @@ class EGraphEnv:
         back-off scheduler (``scheduler="backoff"``: a rule matching more than
         ``match_limit`` places is banned for ``ban_length`` iterations, both doubling with
         each ban) or its simple one (``"simple"``: every rule at every match, each
-        iteration). egglog checks no node or time limit itself, so the limits are checked
-        after every ``iterations_per_check`` iterations (one back-off scheduler keeps its
-        state for that long); ``on_check`` is called at each check that found the e-graph
+        iteration). egglog checks no node or time limit itself, so the node limit is
+        checked before the first iteration (an e-graph already at ``max_nodes`` is not
+        grown, as a guided search takes no epoch at its node budget) and both limits after
+        every ``iterations_per_check`` iterations (one back-off scheduler keeps its state
+        for that long); ``on_check`` is called at each check that found the e-graph
         changed (the caller may extract there)."""
         if scheduler not in ("backoff", "simple"):
             raise ValueError(f"unknown scheduler {scheduler!r}; choose backoff or simple")
@@ -274,6 +276,8 @@ class EGraphEnv:
             f"(seq (saturate (run analysis)) {step})))"
         )[0]
         stop, done = "iterations", 0
+        if self.node_count() >= max_nodes:  # as a guided search: no step past the budget
+            return SaturationReport(0, "nodes", self.node_count(), time.perf_counter() - start)
         while done < max_iterations:
             (output,) = self._graph.run_program(chunk)
             if output.report.updated:
