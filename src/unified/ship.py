@@ -13,7 +13,7 @@ from src.atomic import write_bytes_atomic, write_text_atomic
 from src.config import PROJECT_ROOT
 from src.modules.weights import ActorWeightsError, load_actor_weights
 
-from .evaluation import learning_curve
+from .report import learning_curve
 
 GUIDE_DIR = PROJECT_ROOT / "models" / "guide"
 
