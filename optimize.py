@@ -7,11 +7,13 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from src.config import adopt_config
 from src.unified.optimize import optimize, quote_free_text
 
 
 @hydra.main(config_path="conf", config_name="optimize", version_base=None)
 def main(cfg: DictConfig) -> None:
+    adopt_config(cfg)  # library defaults come from this tree (overrides included)
     status = optimize(cfg)
     if status:
         sys.exit(status)

@@ -20,9 +20,27 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = PROJECT_ROOT / "conf"
 
 
-@cache
+_adopted: list[DictConfig] = []
+
+
+def adopt_config(config: DictConfig) -> None:
+    """Make ``config`` (an entry point's composed tree, which includes every group of
+    ``conf/config.yaml``) what ``conf_group`` reads in this process: the entry point's
+    overrides then reach library defaults too, and the tree is not composed a second
+    time. For single-process entry points (spawned workers compose their own)."""
+    adopted = OmegaConf.create(OmegaConf.to_container(config, resolve=False))
+    OmegaConf.set_readonly(adopted, True)
+    _adopted[:] = [adopted]
+
+
 def default_config() -> DictConfig:
-    """The read-only config that ``conf/config.yaml`` composes with no overrides."""
+    """The read-only config that ``conf/config.yaml`` composes with no overrides, or the
+    one an entry point adopted (``adopt_config``)."""
+    return _adopted[0] if _adopted else _composed_default()
+
+
+@cache
+def _composed_default() -> DictConfig:
     if GlobalHydra.instance().is_initialized():
         config = compose(config_name="config")
     else:
