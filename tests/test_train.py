@@ -74,6 +74,17 @@ def test_the_smoke_run_leaves_every_file(smoke_run):
     assert len(rules) == 122
 
 
+def test_validation_runs_every_n_rounds_and_keeps_the_best_checkpoint(smoke_run):
+    # the smoke experiment validates every 2 rounds: after round 1 of rounds 0-2
+    with open(smoke_run / "csv" / "metrics.csv") as file:
+        rows = [row for row in csv.DictReader(file) if row.get("val/geomean_speedup")]
+    assert len(rows) == 1
+    speedup = float(rows[0]["val/geomean_speedup"])
+    assert speedup >= 1.0 and float(rows[0]["val/expressions"]) == 2  # never slower
+    assert float(rows[0]["val/failures"]) == 0
+    assert (smoke_run / "checkpoints" / "best.ckpt").exists()
+
+
 def test_the_actor_learns_and_every_loss_is_finite(smoke_run):
     from src.config import default_config
     from src.modules.actor import ActorModule

@@ -12,6 +12,7 @@ state); the actor weight file is rewritten after every round.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,12 +25,18 @@ from pytorch_lightning.loggers import CSVLogger, WandbLogger
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from src.atomic import atomic_open
+from src.cost.measure import meter_from_config
+from src.data.ladder import default_ladder
 from src.data.selfplay import SelfPlayDataModule
 from src.modules.actor import ActorModule
 from src.modules.critic.round import RoundCritic
 from src.modules.policy import latency_prior
 from src.modules.quiet import quiet_lightning
 from src.selfplay.rules import RULES
+
+from .search import runner_settings
+from .suites import pair_cases, scene_cases
+from .validation import validate
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -50,6 +57,41 @@ class ActorWeightsEachRound(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         module.save_weights(self.path)
+
+
+class ValidateEveryN(pl.Callback):
+    """Every ``every_n_rounds`` rounds, the actor's threshold search on the held-out
+    cases (``validation.py``), logged as ``val/*`` (overall and per size bucket) for the
+    logger and for the checkpoint that keeps the best."""
+
+    def __init__(self, config: Mapping) -> None:
+        v = config["validation"]
+        self.every = int(v["every_n_rounds"])
+        self.budget, self.time_limit_s = int(v["budget"]), float(v["time_limit_s"])
+        self.settings = runner_settings(config)
+        self.meter = meter_from_config(config["cost"])
+        ladder = default_ladder()
+        self.cases = pair_cases(int(v["pairs"]), int(v["seed"]), ladder) + scene_cases(
+            int(v["scenes"]), int(v["seed"]), ladder
+        )
+        if not self.cases:
+            raise ValueError("config validation: pairs and scenes are both 0")
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        round_index = trainer.current_epoch
+        if (round_index + 1) % self.every:
+            return
+        start = time.perf_counter()
+        metrics = validate(
+            module.policy(), self.cases, self.budget, self.settings, self.time_limit_s, self.meter
+        )
+        module.log_dict({f"val/{k}": v for k, v in metrics.items()}, on_epoch=True)
+        print(
+            f"round {round_index}: validation geomean speedup {metrics['geomean_speedup']:.3f}, "
+            f"e-graph nodes {metrics['egraph_nodes']:.0f} (median), failures "
+            f"{metrics['failures']:.0f}, {time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
+        )
 
 
 class CheckpointOnInterrupt(pl.Callback):
@@ -100,6 +142,24 @@ def _round_logger(logger, trainer_of):
     return log
 
 
+def _validation_callbacks(config: Mapping, checkpoints: Path) -> list[pl.Callback]:
+    """Validation every ``validation.every_n_rounds`` rounds and ``checkpoints/best.ckpt``,
+    the checkpoint of the best ``val/geomean_speedup`` so far (none when it is 0)."""
+    every = int(config["validation"]["every_n_rounds"])
+    if every <= 0:
+        return []
+    best = ModelCheckpoint(
+        dirpath=checkpoints,
+        filename="best",
+        monitor="val/geomean_speedup",
+        mode="max",
+        save_top_k=1,
+        every_n_epochs=every,
+        auto_insert_metric_name=False,
+    )
+    return [ValidateEveryN(config), best]
+
+
 def _trainer(**arguments) -> pl.Trainer:
     with quiet_lightning():
         return pl.Trainer(**arguments)
@@ -140,6 +200,7 @@ def train(config: DictConfig) -> int:
             ),
             ActorWeightsEachRound(run_dir / config.paths.actor_weights),
             CheckpointOnInterrupt(checkpoints / "interrupted.ckpt"),
+            *_validation_callbacks(config, checkpoints),
         ],
         plugins=[AtomicCheckpointIO()],
         enable_progress_bar=False,
