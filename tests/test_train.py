@@ -165,3 +165,18 @@ def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
     assert "experiment: smoke" in (tmp_path / "guide" / "config.yaml").read_text()
     metrics = json.loads((tmp_path / "guide" / "metrics.json").read_text())
     assert [r["round"] for r in metrics["median_speedup_per_round"]] == [0, 1, 2]
+
+
+def test_the_seed_experiment_keeps_the_seeds_literal_schedule():
+    from hydra import compose, initialize_config_dir
+
+    from src.config import CONF_DIR
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        config = compose(config_name="config", overrides=["+experiment=seed"])
+    assert config.trainer.rounds == 30 and config.data.selfplay.trajectories_per_round == 50
+    assert config.selfplay.runner.threshold == 0.3 and config.actor.update_batch_size == 0
+    train = config.critic.train
+    assert (train.first_round_epochs, train.epochs) == (50, 50)
+    assert not train.target_explained_variance and not train.patience and not train.max_steps
+
