@@ -154,6 +154,28 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     result = _train(tmp_path, "logger=csv", f"ckpt_path={tmp_path / 'missing.ckpt'}")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    result = _train(tmp_path, "logger=csv", "actor.decisions=some")
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
+        "error: config actor.decisions must be one of approved, all, not 'some'"
+    )
+
+
+def test_a_round_updates_on_every_decision(tmp_path):
+    result = _train(tmp_path, "logger=csv", "actor.decisions=all", "trainer.rounds=1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with gzip.open(tmp_path / "trajectories_r000.jsonl.gz", "rt") as file:
+        trajectory = json.loads(file.readline())
+    approved = sum(d["approved"].count("1") for d in trajectory["decisions"])
+    assert approved == len(trajectory["steps"]) and all(
+        len(d["approved"]) == len(d["probabilities"]) == 122 for d in trajectory["decisions"]
+    )
+    with open(tmp_path / "csv" / "metrics.csv") as file:
+        losses = [
+            float(r["actor/loss_policy"])
+            for r in csv.DictReader(file)
+            if r.get("actor/loss_policy")
+        ]
+    assert losses and all(math.isfinite(v) for v in losses)
 
 
 def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
@@ -179,4 +201,3 @@ def test_the_seed_experiment_keeps_the_seeds_literal_schedule():
     train = config.critic.train
     assert (train.first_round_epochs, train.epochs) == (50, 50)
     assert not train.target_explained_variance and not train.patience and not train.max_steps
-

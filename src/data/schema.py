@@ -56,6 +56,16 @@ class TrajectoryStep:
 
 
 @dataclass
+class EpochDecisions:
+    """One epoch's decisions: the state the actor saw, every rule's probability, and
+    which rules were approved (sampled); the steps record the approved ones alone."""
+
+    accumulator_state: np.ndarray  # float32, as the epoch's steps have it
+    probabilities: np.ndarray  # float32, one per rule of the table
+    approved: np.ndarray  # bool, one per rule
+
+
+@dataclass
 class Trajectory:
     trajectory_id: str
     seed_expr: str
@@ -64,6 +74,7 @@ class Trajectory:
     initial_cost: float  # the judge's (static model's) estimates
     final_cost: float
     initial_cost_ns: float | None = None  # measured (None in the seed's format)
+    decisions: list[EpochDecisions] = field(default_factory=list)  # [] in the seed's format
 
 
 @dataclass
@@ -125,6 +136,15 @@ def trajectory_record(trajectory: Trajectory) -> dict:
     }
     if trajectory.initial_cost_ns is not None:
         record["initial_cost_ns"] = float(trajectory.initial_cost_ns)
+    if trajectory.decisions:
+        record["decisions"] = [
+            {
+                "accumulator_state": _float32_list(d.accumulator_state),
+                "probabilities": _float32_list(d.probabilities),
+                "approved": "".join("1" if a else "0" for a in d.approved),
+            }
+            for d in trajectory.decisions
+        ]
     return record
 
 
@@ -257,6 +277,24 @@ def _read_step(line: _Line, record: object, index: int, shape: StepShape) -> Tra
     )
 
 
+def _read_decisions(line: _Line, record: dict, width: int | None) -> list[EpochDecisions]:
+    """The optional ``decisions`` of a trajectory line: every epoch the same number of
+    rules, probabilities in [0, 1], ``approved`` a string of 0s and 1s, one per rule."""
+    found, rules = [], None
+    for index, epoch in enumerate(record.get("decisions") or []):
+        context = f"decisions {index}: "
+        p = line.vector(epoch, "probabilities", rules, context)
+        if not np.all((p >= 0) & (p <= 1)):
+            raise line.fail(f"{context}'probabilities' must be in [0, 1]")
+        approved = line.get(epoch, "approved", str, context)
+        if len(approved) != len(p) or set(approved) - {"0", "1"}:
+            raise line.fail(f"{context}'approved' must be {len(p)} characters, each 0 or 1")
+        state = line.vector(epoch, "accumulator_state", width, context)
+        found.append(EpochDecisions(state, p, np.frombuffer(approved.encode(), np.uint8) == 49))
+        rules = len(p)
+    return found
+
+
 def read_trajectories(
     path: Path, shape: StepShape | None = None, reward: str | None = None
 ) -> Iterator[Trajectory]:
@@ -287,6 +325,7 @@ def read_trajectories(
             initial_cost=line.number(record, "initial_cost"),
             final_cost=line.number(record, "final_cost"),
             initial_cost_ns=initial_ns,
+            decisions=_read_decisions(line, record, shape.accumulator),
         )
 
 

@@ -95,6 +95,9 @@ def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajec
     return metrics
 
 
+DECISIONS = ("approved", "all")
+
+
 class SelfPlayDataModule(pl.LightningDataModule):
     """See the module docstring. ``config`` is the root config."""
 
@@ -118,6 +121,12 @@ class SelfPlayDataModule(pl.LightningDataModule):
             RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
         )
         self.update_batch_size = int(config["actor"]["update_batch_size"])
+        self.decisions = str(config["actor"]["decisions"])
+        if self.decisions not in DECISIONS:
+            raise ValueError(
+                f"config actor.decisions must be one of {', '.join(DECISIONS)}, not "
+                f"{self.decisions!r}"
+            )
         self.cost = json.dumps(OmegaConf.to_container(config["cost"], resolve=True))
         self.run_dir = Path(run_dir)
         self.policy = policy
@@ -134,7 +143,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
         if round_index <= self.generated_through:
             # resuming from the checkpoint at the end of this round: Lightning asks for
             # the finished round's data once before it moves on; nothing is left to train
-            return torch.utils.data.DataLoader([_collate([])], batch_size=None)
+            return torch.utils.data.DataLoader([_empty_batch()], batch_size=None)
         self.generated_through = round_index
         return self.run_round(round_index)
 
@@ -251,35 +260,107 @@ class SelfPlayDataModule(pl.LightningDataModule):
     def _step_batches(
         self, round_index: int, trajectories: Sequence[Trajectory], advantages: Sequence[np.ndarray]
     ) -> torch.utils.data.DataLoader:
-        rows = [
-            (step, float(advantage), math.log(t.final_cost_ns))
-            for t, a in zip(trajectories, advantages, strict=True)
-            for step, advantage in zip(t.steps, a, strict=True)
-        ]
-        order = np.random.default_rng([self.settings.seed, round_index, 1]).permutation(len(rows))
-        size = self.update_batch_size or max(len(rows), 1)
+        """The round's update rows in a seeded order, in batches of ``update_batch_size``:
+        one per approved rule (``actor.decisions: approved``, the seed's), or one per
+        rule and epoch (``all``: a rule that was not approved is a decision too)."""
+        if self.decisions == "all":
+            policy = self.policy()  # the snapshot that made the round: the update comes next
+            embeddings = np.stack([policy.rule_embedding(k) for k in range(len(RULES))])
+            arrays = _decision_arrays(trajectories, advantages, embeddings)
+        else:
+            arrays = _step_arrays(trajectories, advantages)
+        count = len(arrays["rule_index"])
+        order = np.random.default_rng([self.settings.seed, round_index, 1]).permutation(count)
+        size = self.update_batch_size or max(count, 1)
         batches = [
-            _collate([rows[i] for i in order[k : k + size]]) for k in range(0, len(rows), size)
+            {key: torch.from_numpy(value[order[k : k + size]]) for key, value in arrays.items()}
+            for k in range(0, count, size)
         ]
         # a round without steps still has one (empty) batch: a loader without batches
         # would end Lightning's fit
-        return torch.utils.data.DataLoader(batches or [_collate([])], batch_size=None)
+        return torch.utils.data.DataLoader(batches or [_empty_batch()], batch_size=None)
 
 
-def _collate(rows: Sequence[tuple]) -> dict[str, torch.Tensor]:
-    steps = [step for step, _, _ in rows]
-
-    def stacked(vectors: list[np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(np.stack(vectors)) if vectors else torch.zeros(0, 0)
-
+def _step_arrays(
+    trajectories: Sequence[Trajectory], advantages: Sequence[np.ndarray]
+) -> dict[str, np.ndarray]:
+    """One row per recorded step (approved rule), with its own advantage."""
+    steps = [s for t in trajectories for s in t.steps]
+    state, rule = (
+        (len(steps[0].accumulator_state), len(steps[0].rule_embedding)) if steps else (0, 0)
+    )
     return {
-        "features": stacked([s.accumulator_state for s in steps]),
-        "rule_embedding": stacked([s.rule_embedding for s in steps]),
-        "rule_index": torch.tensor([s.rule_idx for s in steps], dtype=torch.int64),
-        "approved": torch.tensor([float(bool(s.approved)) for s in steps]),
-        "advantage": torch.tensor([a for _, a, _ in rows]),
-        "value_target": torch.tensor([v for _, _, v in rows]),
+        "features": np.array([s.accumulator_state for s in steps], np.float32).reshape(
+            len(steps), state
+        ),
+        "rule_embedding": np.array([s.rule_embedding for s in steps], np.float32).reshape(
+            len(steps), rule
+        ),
+        "rule_index": np.array([s.rule_idx for s in steps], np.int64),
+        "approved": np.array([float(bool(s.approved)) for s in steps], np.float32),
+        "advantage": np.concatenate([*advantages, np.zeros(0)]).astype(np.float32),
+        "value_target": np.array(
+            [math.log(t.final_cost_ns) for t in trajectories for _ in t.steps], np.float32
+        ),
     }
+
+
+def _empty_batch() -> dict[str, torch.Tensor]:
+    """A batch without rows (Lightning's fit ends on a loader without batches)."""
+    return {key: torch.from_numpy(value) for key, value in _step_arrays([], []).items()}
+
+
+def _epoch_advantages(trajectory: Trajectory, advantages: np.ndarray) -> np.ndarray:
+    """One advantage per epoch: the mean of its steps' (they share the epoch's state);
+    an epoch that approved nothing takes the nearest earlier epoch's, else the nearest
+    later one's; a trajectory without steps has no critic value and gets 0."""
+    counts = [int(d.approved.sum()) for d in trajectory.decisions]
+    if sum(counts) != len(advantages):
+        raise ValueError(
+            f"trajectory {trajectory.trajectory_id}: {sum(counts)} approvals in its decisions "
+            f"but {len(advantages)} steps"
+        )
+    ends = np.cumsum(counts)
+    known = [
+        float(advantages[end - n : end].mean()) if n else None
+        for n, end in zip(counts, ends, strict=True)
+    ]
+    if all(a is None for a in known):
+        return np.zeros(len(counts), np.float32)
+    filled, last = [], None
+    for value in known:
+        last = value if value is not None else last
+        filled.append(last)
+    first = next(a for a in known if a is not None)
+    return np.array([first if a is None else a for a in filled], np.float32)
+
+
+def _decision_arrays(
+    trajectories: Sequence[Trajectory], advantages: Sequence[np.ndarray], embeddings: np.ndarray
+) -> dict[str, np.ndarray]:
+    """One row per rule and epoch: the epoch's state, the rule's embedding (the round's
+    snapshot), whether it was approved, and the epoch's advantage."""
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("features", "rule_index", "approved", "advantage", "value_target")
+    }
+    rules = len(embeddings)
+    for trajectory, advantage in zip(trajectories, advantages, strict=True):
+        epochs = trajectory.decisions
+        if not epochs:
+            continue
+        states = np.stack([d.accumulator_state for d in epochs]).astype(np.float32)
+        parts["features"].append(np.repeat(states, rules, axis=0))
+        parts["rule_index"].append(np.tile(np.arange(rules), len(epochs)))
+        parts["approved"].append(np.concatenate([d.approved for d in epochs]).astype(np.float32))
+        parts["advantage"].append(np.repeat(_epoch_advantages(trajectory, advantage), rules))
+        parts["value_target"].append(
+            np.full(rules * len(epochs), math.log(trajectory.final_cost_ns), np.float32)
+        )
+    if not parts["features"]:
+        return _step_arrays([], [])
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    arrays["rule_embedding"] = embeddings[arrays["rule_index"]].astype(np.float32)
+    return arrays
 
 
 def _say(message: str) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from src.cost.measure import CostMeter
 from src.cost.static import StaticCostModel
-from src.data.schema import Trajectory, TrajectoryStep
+from src.data.schema import EpochDecisions, Trajectory, TrajectoryStep
 from src.expr import Expr, VarRange
 
 from .egraph import EGraphEnv
@@ -93,6 +93,7 @@ def run_trajectory(
     clock["apply"] += time.perf_counter() - start
     extractions: list[Expr] = []
     steps: list[TrajectoryStep] = []
+    decisions: list[EpochDecisions] = []
     applied: list[str] = []
     stalled = epochs = 0
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
@@ -107,6 +108,7 @@ def run_trajectory(
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
+        decisions.append(EpochDecisions(features, np.asarray(p, np.float32), approved.copy()))
         chosen = [int(k) for k in np.flatnonzero(approved)]
         matches = env.apply_rules(chosen)
         for index, count in zip(chosen, matches, strict=True):
@@ -153,5 +155,6 @@ def run_trajectory(
         initial_cost=model.cost(seed),
         final_cost=static_final,
         initial_cost_ns=costs[0],
+        decisions=decisions,
     )
     return outcome
