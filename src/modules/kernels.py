@@ -14,9 +14,17 @@ The loss, averaged over the batch (a: approved or not, A: advantage, y: value ta
 
     L = mean(-log pi(a|s) A)  -  entropy_coeff mean(H(p))  +  value_coeff mean((v - y)^2)
 
-with pi(1|s) = p, pi(0|s) = 1 - p and H the Bernoulli entropy. The rule embeddings r are
-inputs, not parameters (they are re-encoded after each update). The policy gradient
-reaches the value MLP through v, which the mask MLP reads.
+with pi(1|s) = p, pi(0|s) = 1 - p and H the Bernoulli entropy. With a ``Clip`` (PPO's
+clipped surrogate, for several passes over a round's decisions), the policy term is
+instead, with r = pi(a|s) / pi_old(a|s) against the probabilities the actions were drawn
+with::
+
+    mean(-min(r A, clip(r, 1 - eps, 1 + eps) A))
+
+whose gradient is that of mean(-log pi(a|s) A') with A' = r A where the unclipped term
+is the smaller, 0 elsewhere (r A has gradient r A d log pi): the kernels below serve both.
+The rule embeddings r are inputs, not parameters (they are re-encoded after each
+update). The policy gradient reaches the value MLP through v, which the mask MLP reads.
 
 Kernels work in the dtype of the parameters (float32 in training, float64 in the
 gradient tests); no autograd is involved. The matrix products are numpy's (BLAS); the
@@ -25,6 +33,7 @@ element-wise ReLU steps are small numba loops, fused so that each is one pass.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -264,11 +273,52 @@ def backward(
     return grads
 
 
+@dataclass(frozen=True)
+class Clip:
+    """PPO's clipped ratio: the probabilities p the batch's actions were drawn with, and
+    the clip range eps."""
+
+    old_probability: np.ndarray  # (B,)
+    range: float
+
+
+def clipped_advantage(p: np.ndarray, batch: StepBatch, clip: Clip) -> tuple[np.ndarray, dict]:
+    """A' (see the module docstring) and the surrogate's figures: ``surrogate`` (the
+    policy term), ``kl`` (mean log pi_old - log pi, an estimate of KL(old || new)) and
+    ``clip_fraction`` (the share of rows whose clipped term is the smaller)."""
+    a, advantage, eps = batch.approved, batch.advantage, clip.range
+    pi = a * p + (1.0 - a) * (1.0 - p)
+    pi_old = a * clip.old_probability + (1.0 - a) * (1.0 - clip.old_probability)
+    ratio = pi / pi_old
+    clipped = ((advantage > 0) & (ratio > 1.0 + eps)) | ((advantage < 0) & (ratio < 1.0 - eps))
+    surrogate = np.minimum(ratio * advantage, np.clip(ratio, 1.0 - eps, 1.0 + eps) * advantage)
+    figures = {
+        "surrogate": float(-np.mean(surrogate)),
+        "kl": float(np.mean(np.log(pi_old) - np.log(pi))),
+        "clip_fraction": float(np.mean(clipped)),
+    }
+    return np.where(clipped, 0.0, ratio * advantage).astype(advantage.dtype), figures
+
+
 def loss_and_gradients(
-    params: Params, batch: StepBatch, loss: LossSettings
+    params: Params, batch: StepBatch, loss: LossSettings, clip: Clip | None = None
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Forward, loss parts, and the gradient of the joint loss: the whole update's math."""
+    """Forward, loss parts, and the gradient of the joint loss: the whole update's math.
+    With ``clip``, the policy term is PPO's clipped surrogate (its parts add ``kl`` and
+    ``clip_fraction``)."""
     cache = forward(params, batch.features, batch.rule_embedding, batch.rule_index)
+    figures: dict[str, float] = {}
+    if clip is not None:
+        effective, figures = clipped_advantage(cache.p, batch, clip)
+        batch = dataclasses.replace(batch, advantage=effective)
     d_score = score_gradient(cache, batch, loss)
     d_value = value_gradient(cache, batch, loss)
-    return losses(cache, batch, loss), backward(params, cache, batch, d_score, d_value)
+    parts = losses(cache, batch, loss)
+    if clip is not None:
+        parts["policy"] = figures.pop("surrogate")
+        parts["total"] = (
+            parts["policy"]
+            - loss.entropy_coeff * parts["entropy"]
+            + loss.value_coeff * parts["value"]
+        )
+    return parts | figures, backward(params, cache, batch, d_score, d_value)
