@@ -154,6 +154,10 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     result = _train(tmp_path, "logger=csv", f"ckpt_path={tmp_path / 'missing.ckpt'}")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    result = _train(tmp_path, "logger=csv", "actor.update.epochs=0")
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
+        "error: config actor.update: epochs must be at least 1, clip and target_kl at least 0"
+    )
     result = _train(tmp_path, "logger=csv", "actor.decisions=some")
     assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
         "error: config actor.decisions must be one of approved, all, not 'some'"
@@ -201,3 +205,38 @@ def test_the_seed_experiment_keeps_the_seeds_literal_schedule():
     train = config.critic.train
     assert (train.first_round_epochs, train.epochs) == (50, 50)
     assert not train.target_explained_variance and not train.patience and not train.max_steps
+
+
+def _update_rows(run_dir):
+    with open(run_dir / "csv" / "metrics.csv") as file:
+        return [r for r in csv.DictReader(file) if r.get("actor/kl")]
+
+
+def test_several_clipped_passes_over_a_round(tmp_path):
+    result = _train(
+        tmp_path, "logger=csv", "trainer.rounds=1", "actor.update.epochs=2",
+        "actor.update.clip=0.2", "actor.update_batch_size=5",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "csv" / "metrics.csv") as file:
+        (metrics,) = [r for r in csv.DictReader(file) if r.get("selfplay/steps")]
+    steps = int(float(metrics["selfplay/steps"]))
+    rows = _update_rows(tmp_path)
+    assert len(rows) == 2 * -(-steps // 5)  # two passes of minibatches of 5
+    assert all(0.0 <= float(r["actor/clip_fraction"]) <= 1.0 for r in rows)
+
+
+def test_the_kl_target_stops_a_rounds_update(tmp_path):
+    result = _train(
+        tmp_path, "logger=csv", "trainer.rounds=1", "actor.update.epochs=4",
+        "actor.update.clip=0.2", "actor.update_batch_size=5", "actor.update.target_kl=1e-12",
+        "actor.lr=0.5",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _update_rows(tmp_path)
+    first = next(k for k, r in enumerate(rows) if r.get("actor/update_stopped"))
+    # Lightning repeats a batch's last step metrics while training_step returns None:
+    # after the stop, no update logs anything new
+    assert first < len(rows) - 1
+    assert {r["actor/kl"] for r in rows[first:]} == {rows[first]["actor/kl"]}
+    assert float(rows[first]["actor/kl"]) > 1e-12

@@ -121,6 +121,9 @@ class SelfPlayDataModule(pl.LightningDataModule):
             RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
         )
         self.update_batch_size = int(config["actor"]["update_batch_size"])
+        update = config["actor"]["update"]
+        self.update_passes = int(update["epochs"])
+        self.normalize_advantages = bool(update["normalize_advantages"])
         self.decisions = str(config["actor"]["decisions"])
         if self.decisions not in DECISIONS:
             raise ValueError(
@@ -270,12 +273,21 @@ class SelfPlayDataModule(pl.LightningDataModule):
         else:
             arrays = _step_arrays(trajectories, advantages)
         count = len(arrays["rule_index"])
-        order = np.random.default_rng([self.settings.seed, round_index, 1]).permutation(count)
+        if self.normalize_advantages and count > 1:
+            a = arrays["advantage"]
+            arrays["advantage"] = ((a - a.mean()) / (a.std() or 1.0)).astype(np.float32)
         size = self.update_batch_size or max(count, 1)
-        batches = [
-            {key: torch.from_numpy(value[order[k : k + size]]) for key, value in arrays.items()}
-            for k in range(0, count, size)
-        ]
+        batches = []
+        for update_pass in range(self.update_passes):  # each pass in its own seeded order
+            key = [self.settings.seed, round_index, 1] + ([update_pass] if update_pass else [])
+            order = np.random.default_rng(key).permutation(count)
+            batches += [
+                {
+                    name: torch.from_numpy(value[order[k : k + size]])
+                    for name, value in arrays.items()
+                }
+                for k in range(0, count, size)
+            ]
         # a round without steps still has one (empty) batch: a loader without batches
         # would end Lightning's fit
         return torch.utils.data.DataLoader(batches or [_empty_batch()], batch_size=None)
@@ -298,6 +310,7 @@ def _step_arrays(
         ),
         "rule_index": np.array([s.rule_idx for s in steps], np.int64),
         "approved": np.array([float(bool(s.approved)) for s in steps], np.float32),
+        "old_probability": np.array([s.action_probability for s in steps], np.float32),
         "advantage": np.concatenate([*advantages, np.zeros(0)]).astype(np.float32),
         "value_target": np.array(
             [math.log(t.final_cost_ns) for t in trajectories for _ in t.steps], np.float32
@@ -340,9 +353,8 @@ def _decision_arrays(
 ) -> dict[str, np.ndarray]:
     """One row per rule and epoch: the epoch's state, the rule's embedding (the round's
     snapshot), whether it was approved, and the epoch's advantage."""
-    parts: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("features", "rule_index", "approved", "advantage", "value_target")
-    }
+    names = ("features", "rule_index", "approved", "old_probability", "advantage", "value_target")
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
     rules = len(embeddings)
     for trajectory, advantage in zip(trajectories, advantages, strict=True):
         epochs = trajectory.decisions
@@ -352,6 +364,7 @@ def _decision_arrays(
         parts["features"].append(np.repeat(states, rules, axis=0))
         parts["rule_index"].append(np.tile(np.arange(rules), len(epochs)))
         parts["approved"].append(np.concatenate([d.approved for d in epochs]).astype(np.float32))
+        parts["old_probability"].append(np.concatenate([d.probabilities for d in epochs]))
         parts["advantage"].append(np.repeat(_epoch_advantages(trajectory, advantage), rules))
         parts["value_target"].append(
             np.full(rules * len(epochs), math.log(trajectory.final_cost_ns), np.float32)

@@ -11,6 +11,7 @@ and the optimizer; the actor weight file (``weights.py``) holds the net alone.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -23,7 +24,7 @@ import torch
 from src.config import settings_from_config
 from src.expr import Expr
 
-from .kernels import PARAM_GROUPS, LossSettings, StepBatch, loss_and_gradients
+from .kernels import PARAM_GROUPS, Clip, LossSettings, StepBatch, loss_and_gradients
 from .nnue import ExprNnue, fixed_shapes
 from .policy import ActorPolicy, fresh_net
 from .weights import load_actor_weights, save_actor_weights
@@ -38,6 +39,22 @@ class OptimSettings:
     weight_decay: float
     grad_clip: float
     update_batch_size: int
+
+
+@dataclass(frozen=True)
+class UpdateSettings:
+    """``actor.update`` in conf: passes over a round's rows and PPO's clip."""
+
+    epochs: int
+    clip: float
+    target_kl: float
+    normalize_advantages: bool
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.clip < 0 or self.target_kl < 0:
+            raise ValueError(
+                "config actor.update: epochs must be at least 1, clip and target_kl at least 0"
+            )
 
 
 def step_batch(batch: Mapping[str, torch.Tensor], dtype: np.dtype) -> StepBatch:
@@ -76,6 +93,10 @@ class ActorModule(pl.LightningModule):
         self.features, self.shape = net.feature_settings, net.shape
         self.loss_settings = settings_from_config(LossSettings, config, "actor")
         self.optim_settings = settings_from_config(OptimSettings, config, "actor")
+        self.update_settings = settings_from_config(
+            UpdateSettings, config["update"], "actor.update"
+        )
+        self._stopped_round = -1  # the round whose update the KL target stopped
         self.weights = torch.nn.ParameterDict(
             {name: torch.nn.Parameter(torch.from_numpy(a)) for name, a in net.params.items()}
         )
@@ -112,12 +133,30 @@ class ActorModule(pl.LightningModule):
         start = time.perf_counter()
         self.net = self._bound_net()
         steps = step_batch(batch, self.net.dtype)
-        if not len(steps):
+        u = self.update_settings
+        if not len(steps) or self._stopped_round == self.current_epoch:
             return None
-        parts, grads = loss_and_gradients(self.net.params, steps, self.loss_settings)
+        if u.epochs > 1:  # a later pass: the rules as the last update re-encoded them
+            steps = dataclasses.replace(
+                steps, rule_embedding=self.net.rule_embeddings[steps.rule_index]
+            )
+        clip = None
+        if u.clip > 0:
+            old = batch["old_probability"].detach().cpu().numpy().astype(self.net.dtype)
+            clip = Clip(old, u.clip)
+        parts, grads = loss_and_gradients(self.net.params, steps, self.loss_settings, clip)
+        if u.target_kl and parts.get("kl", 0.0) > u.target_kl:
+            # the last steps moved the policy this far from the one that drew the round's
+            # actions: the round's update stops here
+            self._stopped_round = self.current_epoch
+            self.log_dict({"actor/kl": parts["kl"], "actor/update_stopped": 1.0}, on_step=True)
+            return None
         for name, parameter in self.weights.items():
             parameter.grad = torch.from_numpy(grads[name])
+        figures = {k: parts.pop(k) for k in ("kl", "clip_fraction") if k in parts}
         metrics = {f"actor/loss_{part}": value for part, value in parts.items()}
+        metrics |= {f"actor/{k}": v for k, v in figures.items()}
+        metrics["actor/approvals"] = float(np.mean(steps.approved))
         for group, names in PARAM_GROUPS.items():
             squares = sum(float(np.square(grads[name], dtype=np.float64).sum()) for name in names)
             metrics[f"actor/grad_norm/{group}"] = squares**0.5
