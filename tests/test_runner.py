@@ -124,3 +124,20 @@ def test_a_more_accurate_result_is_not_a_mismatch():
     wrong = parse_sexpr("(/ 1 (sqrt x))")
     reason, _ = check_equal(seed, wrong, ranges, SETTINGS)
     assert "disagrees with the seed's exact value" in reason
+
+
+def test_top_k_approves_the_rules_of_highest_probability():
+    top = dataclasses.replace(SETTINGS, approval="top_k", top_k=2)
+    p = np.array([0.1, 0.9, 0.4, 0.9, 0.2])
+    assert np.flatnonzero(top.approve(p)).tolist() == [1, 3]
+    expected = dataclasses.replace(top, top_k=0)  # round(sum p) = round(2.5) = 2
+    assert expected.approve(p).sum() == 2
+    assert np.flatnonzero(SETTINGS.approve(p)).tolist() == [1, 2, 3]  # p > 0.3
+    with pytest.raises(ValueError, match="approval must be one of"):
+        dataclasses.replace(SETTINGS, approval="vote")
+
+
+def test_evaluation_with_top_k_approves_k_rules_each_epoch():
+    settings = dataclasses.replace(SETTINGS, approval="top_k", top_k=3)
+    outcome = _run("(+ (* x 1) (* x 0))", p=0.01, sample=False, settings=settings)
+    assert outcome.approved == 3 * outcome.epochs

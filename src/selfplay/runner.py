@@ -104,7 +104,7 @@ def run_trajectory(
         t1 = time.perf_counter()
         features = policy.features(best)
         p = policy.probabilities(features)
-        approved = rng.random(len(p)) < p if sample else p > settings.threshold
+        approved = rng.random(len(p)) < p if sample else settings.approve(np.asarray(p))
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1

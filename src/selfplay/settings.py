@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+APPROVALS = ("threshold", "top_k")
+
 
 @dataclass(frozen=True)
 class RunnerSettings:
@@ -22,7 +26,27 @@ class RunnerSettings:
     min_checked: float
     max_candidates: int
     time_limit_s: float = 0.0  # a search stops after the epoch that passes this; 0: no limit
+    approval: str = "threshold"  # evaluation's rule: threshold (p > threshold) or top_k
+    top_k: int = 0  # top_k approves this many rules of highest p; 0: round(sum of p)
 
     def __post_init__(self) -> None:
+        if self.approval not in APPROVALS:
+            raise ValueError(
+                f"selfplay.runner.approval must be one of {', '.join(APPROVALS)}, "
+                f"not {self.approval!r}"
+            )
+        if self.top_k < 0:
+            raise ValueError("selfplay.runner.top_k must be at least 0")
         if self.max_candidates < 1:
             raise ValueError("selfplay.runner.max_candidates must be at least 1 (the final answer)")
+
+    def approve(self, p: np.ndarray) -> np.ndarray:
+        """Evaluation's deterministic approvals of the probabilities ``p``: p > threshold,
+        or the ``top_k`` rules of highest p (``round(sum(p))`` of them when 0: as many as
+        training's Bernoulli samples approve on average), ties to the lower index."""
+        if self.approval == "threshold":
+            return p > self.threshold
+        count = self.top_k or round(float(np.sum(p)))
+        approved = np.zeros(len(p), dtype=bool)
+        approved[np.argsort(-p, kind="stable")[: min(count, len(p))]] = True
+        return approved

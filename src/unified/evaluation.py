@@ -91,9 +91,8 @@ def _random_policy(c: dict, case: Case, budget: int) -> RandomPolicy:
     count = c["config"].random_rules_per_epoch
     if count is None:
         guide = c["guide"]
-        count = int(
-            np.sum(guide.probabilities(guide.features(case.expr)) > c["settings"].threshold)
-        )
+        p = guide.probabilities(guide.features(case.expr))
+        count = int(c["settings"].approve(np.asarray(p)).sum())  # the guide's own rule
     seed = zlib.crc32(f"{c['config'].random_seed}/{case.suite}/{case.name}/{budget}".encode())
     return RandomPolicy(max(1, int(count)), seed)
 
