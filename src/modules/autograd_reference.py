@@ -25,10 +25,10 @@ def batch_tensors(batch: StepBatch) -> dict[str, torch.Tensor]:
     }
 
 
-def reference_losses(
-    params: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor], loss: LossSettings
-) -> dict[str, torch.Tensor]:
-    """Loss parts and their weighted total, as differentiable tensors."""
+def reference_forward(
+    params: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(score, value prediction) per row, as differentiable tensors."""
     h = torch.relu(batch["features"] @ params["w1"] + params["b1"])
     e = h @ params["expr_proj_w"] + params["expr_proj_b"]
     v_h = torch.relu(e @ params["value_w1"] + params["value_b1"])
@@ -37,6 +37,14 @@ def reference_losses(
     f = m_h @ params["mask_w2"] + params["mask_b2"]
     score = ((f @ params["interaction"]) * batch["rule_embedding"]).sum(dim=1)
     score = score + params["rule_bias"][batch["rule_index"]]
+    return score, v
+
+
+def reference_losses(
+    params: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor], loss: LossSettings
+) -> dict[str, torch.Tensor]:
+    """Loss parts and their weighted total, as differentiable tensors."""
+    score, v = reference_forward(params, batch)
     a = batch["approved"]
     log_pi = -(a * F.softplus(-score) + (1 - a) * F.softplus(score))
     p = torch.sigmoid(score)

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from src.modules.autograd_reference import batch_tensors
+from src.modules.autograd_reference import batch_tensors, reference_forward
 from src.modules.kernels import Clip, LossSettings, forward, loss_and_gradients
 
 from .conftest import make_batch, make_net
@@ -20,14 +20,7 @@ EPS = 0.2
 
 def _reference_total(params, batch, old, eps):
     """The clipped surrogate plus the entropy and value terms, with torch ops."""
-    h = torch.relu(batch["features"] @ params["w1"] + params["b1"])
-    e = h @ params["expr_proj_w"] + params["expr_proj_b"]
-    v_h = torch.relu(e @ params["value_w1"] + params["value_b1"])
-    v = v_h @ params["value_w2"] + params["value_b2"]
-    m_h = torch.relu(torch.cat([e, v[:, None]], dim=1) @ params["mask_w1"] + params["mask_b1"])
-    f = m_h @ params["mask_w2"] + params["mask_b2"]
-    score = ((f @ params["interaction"]) * batch["rule_embedding"]).sum(dim=1)
-    score = score + params["rule_bias"][batch["rule_index"]]
+    score, v = reference_forward(params, batch)
     p, a, adv = torch.sigmoid(score), batch["approved"], batch["advantage"]
     ratio = (a * p + (1 - a) * (1 - p)) / (a * old + (1 - a) * (1 - old))
     surrogate = -torch.minimum(ratio * adv, torch.clamp(ratio, 1 - eps, 1 + eps) * adv).mean()
