@@ -4,6 +4,7 @@ config (overrides included), and the same task gives the same trajectory."""
 import json
 
 import numpy as np
+import pytest
 from omegaconf import OmegaConf
 
 from src.config import conf_group
@@ -59,3 +60,32 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
             assert name.startswith(prefix) and set(ranges) >= expr.variables
             low, high = ladder.span(sizes[0])
             assert low <= expr.dag_nodes <= high + 250, (name, expr.dag_nodes)
+
+
+def _data_module(tmp_path, *overrides):
+    from hydra import compose, initialize_config_dir
+
+    from src.config import CONF_DIR
+    from src.data.selfplay import SelfPlayDataModule
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        config = compose(config_name="config", overrides=list(overrides))
+    return SelfPlayDataModule(config, tmp_path, lambda: None, lambda *a: None)
+
+
+def test_the_curriculum_moves_through_its_stages(tmp_path):
+    data = _data_module(
+        tmp_path, "data.selfplay.curriculum=[[small],[small,medium],[large]]",
+        "data.selfplay.curriculum_rounds=2",
+    )  # fmt: skip
+    assert [data.sizes(r) for r in range(7)] == [
+        ("small",), ("small",), ("small", "medium"), ("small", "medium"),
+        ("large",), ("large",), ("large",),
+    ]  # fmt: skip
+    assert _data_module(tmp_path, "data.selfplay.sizes=[huge]").sizes(5) == ("huge",)
+    assert _data_module(tmp_path).sizes(0) == ()  # plain pairs
+
+
+def test_unknown_buckets_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"not \['gigantic'\]"):
+        _data_module(tmp_path, "data.selfplay.curriculum=[[small],[gigantic]]")

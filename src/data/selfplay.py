@@ -113,10 +113,21 @@ class SelfPlayDataModule(pl.LightningDataModule):
         self.settings = settings_from_config(
             SelfPlaySettings, config["data"]["selfplay"], "data.selfplay"
         )
-        # the size buckets of composed pairs and scenes (a list: not a plain setting)
-        self.sizes = tuple(str(b) for b in config["data"]["selfplay"]["sizes"] or ())
-        for bucket in self.sizes:
-            default_ladder().span(bucket)  # KeyError naming the ladder's buckets
+        # the size buckets of composed pairs and scenes, per curriculum stage (lists: not
+        # plain settings)
+        selfplay = config["data"]["selfplay"]
+        stages = [list(stage) for stage in selfplay["curriculum"] or []]
+        self.stages = [tuple(str(b) for b in stage) for stage in stages] or [
+            tuple(str(b) for b in selfplay["sizes"] or ())
+        ]
+        self.stage_rounds = int(selfplay["curriculum_rounds"])
+        ladder = default_ladder()
+        unknown = sorted({b for stage in self.stages for b in stage} - set(ladder.names))
+        if unknown or self.stage_rounds < 1:
+            raise ValueError(
+                f"config data.selfplay: sizes and curriculum stages take buckets of "
+                f"{', '.join(ladder.names)} (not {unknown}), curriculum_rounds at least 1"
+            )
         self.runner = settings_from_config(
             RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
         )
@@ -175,6 +186,12 @@ class SelfPlayDataModule(pl.LightningDataModule):
     def worker_count(self) -> int:
         return self.settings.workers or os.cpu_count() or 1
 
+    def sizes(self, round_index: int) -> tuple[str, ...]:
+        """The size buckets of the round's composed pairs and scenes: the curriculum's
+        stage for the round (each stage lasts ``curriculum_rounds`` rounds, the last one
+        to the end), or ``sizes`` without a curriculum."""
+        return self.stages[min(round_index // self.stage_rounds, len(self.stages) - 1)]
+
     def generate(self, round_index: int) -> list[tuple[RunOutcome, str]]:
         s = self.settings
         policy = self.policy()
@@ -186,7 +203,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 s.corpus_fraction,
                 s.corpus_max_dag_nodes,
                 s.scene_fraction,
-                self.sizes,
+                self.sizes(round_index),
                 self.runner,
                 policy,
                 self.cost,
