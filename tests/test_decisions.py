@@ -49,7 +49,8 @@ def _trajectory(approvals):
     for e, approved in enumerate(approvals):
         mask = np.array([k in approved for k in range(3)])
         state = np.full(4, float(e), np.float32)
-        decisions.append(EpochDecisions(state, np.array([0.2, 0.5, 0.8], np.float32), mask))
+        p = np.array([0.2, 0.5, 0.8], np.float32)
+        decisions.append(EpochDecisions(state, p, mask, 10.0 - e))
         for k in approved:
             steps.append(
                 TrajectoryStep(state, np.full(2, float(k), np.float32), k, 0.5, True, True)
@@ -68,6 +69,9 @@ def test_the_runner_records_every_rules_decision_each_epoch():
         assert d.probabilities.shape == (len(RULES),) and d.approved.dtype == bool
         assert np.allclose(d.probabilities, HalfPolicy().probabilities(None))
     assert sum(int(d.approved.sum()) for d in trajectory.decisions) == len(trajectory.steps)
+    costs = [d.static_cost for d in trajectory.decisions]
+    assert costs[0] == pytest.approx(trajectory.initial_cost)  # before any rule
+    assert costs == sorted(costs, reverse=True)  # a rule never makes extraction worse
     approved = [k for d in trajectory.decisions for k in np.flatnonzero(d.approved)]
     assert approved == [s.rule_idx for s in trajectory.steps]
 
@@ -81,6 +85,7 @@ def test_decisions_survive_the_file(tmp_path):
         assert np.array_equal(a.approved, b.approved)
         assert np.array_equal(a.probabilities, b.probabilities)
         assert np.array_equal(a.accumulator_state, b.accumulator_state)
+        assert a.static_cost == b.static_cost
 
 
 @pytest.mark.parametrize(

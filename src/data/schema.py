@@ -63,6 +63,7 @@ class EpochDecisions:
     accumulator_state: np.ndarray  # float32, as the epoch's steps have it
     probabilities: np.ndarray  # float32, one per rule of the table
     approved: np.ndarray  # bool, one per rule
+    static_cost: float | None = None  # the static cost of the epoch's extraction (its progress)
 
 
 @dataclass
@@ -143,6 +144,7 @@ def trajectory_record(trajectory: Trajectory) -> dict:
                 "probabilities": _float32_list(d.probabilities),
                 "approved": "".join("1" if a else "0" for a in d.approved),
             }
+            | ({} if d.static_cost is None else {"static_cost": float(d.static_cost)})
             for d in trajectory.decisions
         ]
     return record
@@ -290,7 +292,9 @@ def _read_decisions(line: _Line, record: dict, width: int | None) -> list[EpochD
         if len(approved) != len(p) or set(approved) - {"0", "1"}:
             raise line.fail(f"{context}'approved' must be {len(p)} characters, each 0 or 1")
         state = line.vector(epoch, "accumulator_state", width, context)
-        found.append(EpochDecisions(state, p, np.frombuffer(approved.encode(), np.uint8) == 49))
+        cost = line.number(epoch, "static_cost", context) if "static_cost" in epoch else None
+        mask = np.frombuffer(approved.encode(), np.uint8) == ord("1")
+        found.append(EpochDecisions(state, p, mask, cost))
         rules = len(p)
     return found
 

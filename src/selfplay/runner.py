@@ -99,7 +99,7 @@ def run_trajectory(
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
         epochs += 1
         t0 = time.perf_counter()
-        best, _ = env.extract()
+        best, best_cost = env.extract()
         extractions.append(best)
         t1 = time.perf_counter()
         features = policy.features(best)
@@ -108,7 +108,9 @@ def run_trajectory(
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
-        decisions.append(EpochDecisions(features, np.asarray(p, np.float32), approved.copy()))
+        decisions.append(
+            EpochDecisions(features, np.asarray(p, np.float32), approved.copy(), best_cost)
+        )
         chosen = [int(k) for k in np.flatnonzero(approved)]
         matches = env.apply_rules(chosen)
         for index, count in zip(chosen, matches, strict=True):
