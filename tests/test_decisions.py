@@ -55,7 +55,7 @@ def _trajectory(approvals):
             steps.append(
                 TrajectoryStep(state, np.full(2, float(k), np.float32), k, 0.5, True, True)
             )
-    return Trajectory("t", "x", steps, 1.0, 2.0, 1.0, 2.0, decisions)
+    return Trajectory("t", "x", steps, 1.0, 2.0, 1.0, 2.0, decisions, 120, 1000)
 
 
 def test_the_runner_records_every_rules_decision_each_epoch():
@@ -65,6 +65,7 @@ def test_the_runner_records_every_rules_decision_each_epoch():
     )  # fmt: skip
     trajectory = outcome.trajectory
     assert len(trajectory.decisions) == outcome.epochs
+    assert (trajectory.egraph_nodes, trajectory.node_budget) == (outcome.egraph_nodes, 2000)
     for d in trajectory.decisions:
         assert d.probabilities.shape == (len(RULES),) and d.approved.dtype == bool
         assert np.allclose(d.probabilities, HalfPolicy().probabilities(None))
@@ -80,7 +81,7 @@ def test_decisions_survive_the_file(tmp_path):
     trajectory = _trajectory([[0], [], [1, 2]])
     write_trajectories(tmp_path / "t.jsonl", [trajectory])
     (back,) = read_trajectories(tmp_path / "t.jsonl")
-    assert len(back.decisions) == 3
+    assert len(back.decisions) == 3 and (back.egraph_nodes, back.node_budget) == (120, 1000)
     for a, b in zip(trajectory.decisions, back.decisions, strict=True):
         assert np.array_equal(a.approved, b.approved)
         assert np.array_equal(a.probabilities, b.probabilities)

@@ -76,6 +76,8 @@ class Trajectory:
     final_cost: float
     initial_cost_ns: float | None = None  # measured (None in the seed's format)
     decisions: list[EpochDecisions] = field(default_factory=list)  # [] in the seed's format
+    egraph_nodes: int | None = None  # the e-graph's e-nodes at the end (None in the seed's format)
+    node_budget: int | None = None  # the search's node budget (what the growth is priced against)
 
 
 @dataclass
@@ -137,6 +139,9 @@ def trajectory_record(trajectory: Trajectory) -> dict:
     }
     if trajectory.initial_cost_ns is not None:
         record["initial_cost_ns"] = float(trajectory.initial_cost_ns)
+    for key in ("egraph_nodes", "node_budget"):
+        if getattr(trajectory, key) is not None:
+            record[key] = int(getattr(trajectory, key))
     if trajectory.decisions:
         record["decisions"] = [
             {
@@ -279,6 +284,15 @@ def _read_step(line: _Line, record: object, index: int, shape: StepShape) -> Tra
     )
 
 
+def _optional_count(line: _Line, record: dict, key: str) -> int | None:
+    if record.get(key) is None:
+        return None
+    value = line.get(record, key, int)
+    if value < 0:
+        raise line.fail(f"'{key}' must be >= 0, not {value}")
+    return value
+
+
 def _read_decisions(line: _Line, record: dict, width: int | None) -> list[EpochDecisions]:
     """The optional ``decisions`` of a trajectory line: every epoch the same number of
     rules, probabilities in [0, 1], ``approved`` a string of 0s and 1s, one per rule."""
@@ -330,6 +344,8 @@ def read_trajectories(
             final_cost=line.number(record, "final_cost"),
             initial_cost_ns=initial_ns,
             decisions=_read_decisions(line, record, shape.accumulator),
+            egraph_nodes=_optional_count(line, record, "egraph_nodes"),
+            node_budget=_optional_count(line, record, "node_budget"),
         )
 
 

@@ -158,5 +158,7 @@ def run_trajectory(
         final_cost=static_final,
         initial_cost_ns=costs[0],
         decisions=decisions,
+        egraph_nodes=nodes,
+        node_budget=settings.node_budget,
     )
     return outcome
