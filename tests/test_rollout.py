@@ -1,5 +1,6 @@
-"""A self-play worker's task (src/data/rollout.py): its meter follows the run's ``cost``
-config (overrides included), and the same task gives the same trajectory."""
+"""A self-play worker's task (src/data/rollout.py): its meter and seed generators follow
+the run's ``cost`` and ``data`` configs (overrides included), and the same task gives the
+same trajectory."""
 
 import json
 
@@ -21,6 +22,13 @@ def _cost(**measure: object) -> str:
     return json.dumps(cost)
 
 
+def _data(**changes: dict) -> str:
+    data = OmegaConf.to_container(conf_group("data"), resolve=True)
+    for group, values in changes.items():
+        data[group] |= values
+    return json.dumps(data)
+
+
 def test_the_workers_meter_takes_the_runs_cost_settings():
     meter = rollout._meter(_cost(rounds=3, max_wait_ms=5.0))
     assert meter.paired.rounds == 3 and meter.paired.max_wait_ms == 5.0
@@ -38,7 +46,9 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     net = fresh_net(config.actor, latency_prior(config))
     net.encode_rules([(r.lhs, r.rhs) for r in RULES])
     runner = runner_settings(config)
-    task = rollout.RolloutTask(0, 3, 7, 0.0, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3))
+    task = rollout.RolloutTask(
+        0, 3, 7, 0.0, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3), _data()
+    )
     first, name = rollout.run_task(task)
     again, _ = rollout.run_task(task)
     assert name.startswith("bwd-") and first.trajectory is not None
@@ -54,12 +64,21 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
         (1.0, ("large",), "scene-"),
         (0.0, ("medium",), "composed-"),
     ]:
-        task = rollout.RolloutTask(0, 0, 7, 0.0, 60, scene_fraction, sizes, None, None, "{}")
+        task = rollout.RolloutTask(
+            0, 0, 7, 0.0, 60, scene_fraction, sizes, None, None, "{}", _data()
+        )
         for index in range(3):
             expr, ranges, name = rollout._seed_of(task, np.random.default_rng([7, 0, index]))
             assert name.startswith(prefix) and set(ranges) >= expr.variables
             low, high = ladder.span(sizes[0])
             assert low <= expr.dag_nodes <= high + 250, (name, expr.dag_nodes)
+
+
+def test_the_workers_generators_take_the_runs_data_settings():
+    sources = rollout._sources(_data(bwd={"max_depth": 2}, scenes={"range": 3.0}))
+    assert sources.pairs.settings.max_depth == 2
+    assert sources.scenes.ranges()["x"].hi == 3.0
+    assert rollout._sources(_data()).pairs.settings.max_depth == conf_group("data").bwd.max_depth
 
 
 def _data_module(tmp_path, *overrides):

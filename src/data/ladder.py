@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
 from src.config import conf_group
 
 
@@ -35,6 +37,11 @@ class SizeLadder:
                 return low, bound
             low = bound + 1
         raise KeyError(f"no size bucket {bucket!r}; the ladder has {', '.join(self.names)}")
+
+    def draw(self, bucket: str, rng: np.random.Generator, fewest: int = 1) -> int:
+        """A size drawn uniformly from ``bucket``'s span, at least ``fewest``."""
+        low, high = self.span(bucket)
+        return int(rng.integers(max(low, fewest), high + 1))
 
     def bucket(self, dag_nodes: int) -> str:
         """The bucket of an expression of ``dag_nodes`` DAG nodes; past the last bound,

@@ -13,13 +13,12 @@ from functools import cache
 import numpy as np
 from omegaconf import OmegaConf
 
-from src.config import conf_group
 from src.cost.measure import CostMeter, meter_from_config
 from src.cost.static import default_static_model
-from src.data.bwd_generator import BwdGenerator, default_generator_settings
+from src.data.bwd_generator import BwdGenerator, GeneratorSettings
 from src.data.corpus import load_corpus
-from src.data.ladder import default_ladder
-from src.data.scenes import SceneGenerator, default_scene_settings
+from src.data.ladder import SizeLadder
+from src.data.scenes import MIN_DAG_NODES, SceneGenerator, SceneSettings
 from src.expr.settings import default_range
 from src.selfplay.rules import RULES
 from src.selfplay.runner import Policy, RunnerSettings, RunOutcome, run_trajectory
@@ -37,6 +36,7 @@ class RolloutTask:
     runner: RunnerSettings
     policy: Policy
     cost: str  # the run's ``cost`` config group as JSON (the worker's meter follows it)
+    data: str  # the run's ``data`` config group as JSON (its generators follow it)
 
 
 @cache
@@ -51,25 +51,39 @@ def _meter(cost: str) -> CostMeter:
     return meter_from_config(OmegaConf.create(json.loads(cost)))
 
 
-@cache
-def _generator() -> BwdGenerator:
-    return BwdGenerator(default_generator_settings(), RULES, default_static_model())
+@dataclass(frozen=True)
+class _Sources:
+    """Where a worker's seeds come from, built from the run's ``data`` config."""
+
+    pairs: BwdGenerator
+    scenes: SceneGenerator
+    ladder: SizeLadder
+    compose_ops: tuple[str, ...]
+    max_pieces: int
 
 
 @cache
-def _scenes() -> SceneGenerator:
-    return SceneGenerator(default_scene_settings())
+def _sources(data: str) -> _Sources:
+    """One set per worker process and data config."""
+    config = OmegaConf.create(json.loads(data))
+    return _Sources(
+        BwdGenerator(GeneratorSettings.from_config(config.bwd), RULES, default_static_model()),
+        SceneGenerator(SceneSettings.from_config(config.scenes)),
+        SizeLadder.from_config(config.ladder),
+        tuple(str(op) for op in config.compose.ops),
+        int(config.compose.max_pieces),
+    )
 
 
-def _target(sizes: tuple[str, ...], rng: np.random.Generator, fewest: int = 1) -> int:
+def _target(
+    ladder: SizeLadder, sizes: tuple[str, ...], rng: np.random.Generator, fewest: int = 1
+) -> int:
     """A size drawn uniformly from one of the buckets ``sizes`` (all of the ladder's when
     empty) that reach ``fewest`` DAG nodes."""
-    ladder = default_ladder()
     buckets = [b for b in sizes or ladder.names if ladder.span(b)[1] >= fewest]
     if not buckets:
         raise ValueError(f"data.selfplay.sizes {list(sizes)}: no bucket reaches {fewest} nodes")
-    low, high = ladder.span(buckets[int(rng.integers(len(buckets)))])
-    return int(rng.integers(max(low, fewest), high + 1))
+    return ladder.draw(buckets[int(rng.integers(len(buckets)))], rng, fewest)
 
 
 def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
@@ -80,18 +94,17 @@ def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
     if corpus and rng.random() < task.corpus_fraction:
         kernel = corpus[int(rng.integers(len(corpus)))]
         return kernel.body, kernel.ranges, kernel.name
+    sources = _sources(task.data)
     index = int(rng.integers(2**31))
     if task.scene_fraction > 0 and rng.random() < task.scene_fraction:
-        scene = _scenes().scene(index, _target(task.sizes, rng, fewest=50))
-        return scene, _scenes().ranges(), f"scene-{index}"
+        size = _target(sources.ladder, task.sizes, rng, fewest=MIN_DAG_NODES)
+        return sources.scenes.scene(index, size), sources.scenes.ranges(), f"scene-{index}"
     if task.sizes:
-        compose = conf_group("data").compose
-        _, junk, _ = _generator().composed(
-            index, _target(task.sizes, rng), list(compose.ops), int(compose.max_pieces)
-        )
+        size = _target(sources.ladder, task.sizes, rng)
+        _, junk, _ = sources.pairs.composed(index, size, sources.compose_ops, sources.max_pieces)
         name = f"composed-{index}"
     else:
-        _, junk, _ = _generator().pair(index)
+        _, junk, _ = sources.pairs.pair(index)
         name = f"bwd-{index}"
     return junk, {v: default_range() for v in junk.variables}, name
 

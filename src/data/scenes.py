@@ -22,6 +22,8 @@ import numpy as np
 from src.config import conf_group
 from src.expr import Expr, VarRange, parse_infix
 
+# fewer DAG nodes than one primitive has: no scene is smaller (the smallest scene target)
+MIN_DAG_NODES = 50
 PRIMITIVES = ("sphere", "box", "rounded_box", "torus", "capsule", "plane")
 COMBINATIONS = ("union", "intersection", "difference", "smooth_union")
 
@@ -35,6 +37,9 @@ class SceneSettings:
     combinations: Mapping[str, float]  # relative weight of each way of joining two scenes
     centre: float  # primitives are centred uniformly in [-centre, centre]^3
     size: tuple[float, float]  # a primitive's size (radius, half extent) is drawn from this
+    corner: tuple[float, float]  # a rounded box's corner radius, as a fraction of its size
+    tube_divisor: float  # a torus's tube radius is its ring radius over this
+    capsule_divisor: float  # a capsule's radius is its half length over this
     scale: tuple[float, float]  # a primitive's uniform scale is drawn from this
     smoothness: tuple[float, float]  # k of the soft minimum -log(exp(-k a) + exp(-k b)) / k
     rotate_probability: float  # chance that a primitive is turned by a constant angle
@@ -58,7 +63,7 @@ class SceneSettings:
         values = dict(config)
         for key in ("primitives", "combinations"):
             values[key] = {str(k): float(v) for k, v in dict(values[key]).items()}
-        for key in ("size", "scale", "smoothness"):
+        for key in ("size", "corner", "scale", "smoothness"):
             values[key] = tuple(float(v) for v in values[key])
         return cls(**values)
 
@@ -137,7 +142,7 @@ class SceneGenerator:
             distance = f"(sqrt(pow({x}, 2) + pow({y}, 2) + pow({z}, 2)) - {size})"
         elif kind in ("box", "rounded_box"):
             # a rounded box is a smaller box grown by its corner radius
-            corner = _number(rng.uniform(0.05, 0.3) * size_value) if kind == "rounded_box" else ""
+            corner = _number(rng.uniform(*s.corner) * size_value) if kind == "rounded_box" else ""
             inner = f"({size} - {corner})" if corner else size
             q = [f"(abs({c}) - {inner})" for c in (x, y, z)]
             squares = " + ".join(f"pow(max({c}, 0), 2)" for c in q)
@@ -146,12 +151,14 @@ class SceneGenerator:
             distance = f"(sqrt({squares}) + {inside}{rounding})"
         elif kind == "torus":
             ring = f"(sqrt(pow({x}, 2) + pow({z}, 2)) - {size})"
-            distance = f"(sqrt(pow({ring}, 2) + pow({y}, 2)) - {size} / 4)"
+            tube = f"{size} / {_number(s.tube_divisor)}"
+            distance = f"(sqrt(pow({ring}, 2) + pow({y}, 2)) - {tube})"
         elif kind == "capsule":
             # a segment along y from -size to size; the nearest point clamped onto it
             t = f"min(max({y} / {size}, -1), 1)"
             along = f"({y} - {t} * {size})"
-            distance = f"(sqrt(pow({x}, 2) + pow({along}, 2) + pow({z}, 2)) - {size} / 3)"
+            radius = f"{size} / {_number(s.capsule_divisor)}"
+            distance = f"(sqrt(pow({x}, 2) + pow({along}, 2) + pow({z}, 2)) - {radius})"
         else:  # a plane through the frame's origin, its normal normalized where used
             n = rng.normal(size=3)
             nx, ny, nz = (_number(v) for v in n)

@@ -35,7 +35,7 @@ import torch
 from omegaconf import OmegaConf
 
 from src.config import settings_from_config
-from src.data.ladder import default_ladder
+from src.data.ladder import SizeLadder
 from src.data.rollout import RolloutTask, run_task
 from src.data.schema import Trajectory, TrajectoryAdvantages, write_advantages, write_trajectories
 from src.selfplay.rules import FAMILIES, RULES
@@ -121,7 +121,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
             tuple(str(b) for b in selfplay["sizes"] or ())
         ]
         self.stage_rounds = int(selfplay["curriculum_rounds"])
-        ladder = default_ladder()
+        ladder = SizeLadder.from_config(config["data"]["ladder"])
         unknown = sorted({b for stage in self.stages for b in stage} - set(ladder.names))
         if unknown or self.stage_rounds < 1:
             raise ValueError(
@@ -141,7 +141,9 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 f"config actor.decisions must be one of {', '.join(DECISIONS)}, not "
                 f"{self.decisions!r}"
             )
+        # the workers' meter and seed generators follow the run's settings, overrides included
         self.cost = json.dumps(OmegaConf.to_container(config["cost"], resolve=True))
+        self.data = json.dumps(OmegaConf.to_container(config["data"], resolve=True))
         self.run_dir = Path(run_dir)
         self.policy = policy
         self.critique = critique
@@ -207,6 +209,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 self.runner,
                 policy,
                 self.cost,
+                self.data,
             )
             for i in range(s.trajectories_per_round)
         ]
@@ -357,12 +360,11 @@ def _epoch_advantages(trajectory: Trajectory, advantages: np.ndarray) -> np.ndar
     ]
     if all(a is None for a in known):
         return np.zeros(len(counts), np.float32)
-    filled, last = [], None
+    filled, last = [], next(a for a in known if a is not None)  # leading gaps: the first
     for value in known:
         last = value if value is not None else last
         filled.append(last)
-    first = next(a for a in known if a is not None)
-    return np.array([first if a is None else a for a in filled], np.float32)
+    return np.array(filled, np.float32)
 
 
 def _decision_arrays(

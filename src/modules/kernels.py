@@ -201,8 +201,13 @@ def losses(cache: ForwardCache, batch: StepBatch, loss: LossSettings) -> dict[st
     policy = float(np.mean(-log_pi * batch.advantage))
     value = float(np.mean((cache.v - batch.value_target) ** 2))
     mean_entropy = float(np.mean(entropy))
-    total = policy - loss.entropy_coeff * mean_entropy + loss.value_coeff * value
-    return {"policy": policy, "value": value, "entropy": mean_entropy, "total": total}
+    return _with_total({"policy": policy, "value": value, "entropy": mean_entropy}, loss)
+
+
+def _with_total(parts: dict[str, float], loss: LossSettings) -> dict[str, float]:
+    """``parts`` and their weighted total."""
+    total = parts["policy"] - loss.entropy_coeff * parts["entropy"]
+    return parts | {"total": total + loss.value_coeff * parts["value"]}
 
 
 def score_gradient(cache: ForwardCache, batch: StepBatch, loss: LossSettings) -> np.ndarray:
@@ -315,10 +320,5 @@ def loss_and_gradients(
     d_value = value_gradient(cache, batch, loss)
     parts = losses(cache, batch, loss)
     if clip is not None:
-        parts["policy"] = figures.pop("surrogate")
-        parts["total"] = (
-            parts["policy"]
-            - loss.entropy_coeff * parts["entropy"]
-            + loss.value_coeff * parts["value"]
-        )
+        parts = _with_total(parts | {"policy": figures.pop("surrogate")}, loss)
     return parts | figures, backward(params, cache, batch, d_score, d_value)

@@ -25,9 +25,9 @@ class RunnerSettings:
     check_abs_floor: float
     min_checked: float
     max_candidates: int
-    time_limit_s: float = 0.0  # a search stops after the epoch that passes this; 0: no limit
-    approval: str = "threshold"  # evaluation's rule: threshold (p > threshold) or top_k
-    top_k: int = 0  # top_k approves this many rules of highest p; 0: round(sum of p)
+    time_limit_s: float  # a search stops after the epoch that passes this; 0: no limit
+    approval: str  # evaluation's rule: threshold (p > threshold) or top_k
+    top_k: int  # top_k approves this many rules of highest p; 0: round(sum of p)
 
     def __post_init__(self) -> None:
         if self.approval not in APPROVALS:

@@ -42,6 +42,7 @@ from src.selfplay.check import check_equal
 
 from . import report
 from .search import (
+    SATURATION_SCHEDULERS,
     Optimized,
     RandomPolicy,
     actor_policy,
@@ -108,9 +109,9 @@ def _optimize(c: dict, case: Case, method: str, budget: int) -> Optimized:
         )
     if method == "fast-math":
         return fast_math(case.name, case.expr, case.ranges, c["fast"], settings, meter)
-    if method.startswith("saturation"):
+    if method in SATURATION_SCHEDULERS:
         limits = c["limits"] | {"max_nodes": budget, "seconds": time_limit}
-        scheduler = "simple" if method == "saturation-simple" else "backoff"
+        scheduler = SATURATION_SCHEDULERS[method]
         return saturated(
             case.name, case.expr, case.ranges, limits, settings, meter=meter, scheduler=scheduler
         )
@@ -156,10 +157,6 @@ def run_case(task: tuple[str, Case, str, int]) -> dict:
     return record
 
 
-def _geomean(values: Sequence[float]) -> float:
-    return float(np.exp(np.mean(np.log(values))))
-
-
 def summarize(records: Sequence[dict], sizes: Sequence[str]) -> list[dict]:
     """One row per suite, size bucket, method and budget (``sizes`` gives the buckets'
     order)."""
@@ -184,9 +181,9 @@ def summarize(records: Sequence[dict], sizes: Sequence[str]) -> list[dict]:
             | {
                 "expressions": len(mine),
                 "failures": sum(not r["ok"] for r in mine),
-                "geomean_speedup": _geomean(speedups),
+                "geomean_speedup": report.geomean(speedups),
                 "median_speedup": float(np.median(speedups)),
-                "raw_geomean_speedup": _geomean(raw) if raw else None,
+                "raw_geomean_speedup": report.geomean(raw) if raw else None,
                 "slower_raw": int(sum(s < 1.0 for s in raw)),
                 "median_recovery": float(np.median(recoveries)) if recoveries else None,
                 "max_rel_error": max(errors) if errors else None,
@@ -268,7 +265,7 @@ def evaluate(config: Mapping) -> int:
         out_dir / "results.json",
         json.dumps({"summary": rows, "skipped": skipped, "results": records}, indent=1),
     )
-    report.pareto(rows, out_dir / "pareto.png")
+    report.pareto(records, out_dir / "pareto.png")
     written = "results.md, results.json, pareto.png"
     if config["run_dir"]:
         report.learning_curve_plot(Path(config["run_dir"]), out_dir / "learning_curve.png")

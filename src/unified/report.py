@@ -1,5 +1,5 @@
-"""What ``evaluate.py`` writes from its summary rows: the Markdown tables, the list of
-semantic mismatches, the Pareto plot (per suite, geometric-mean speedup against e-graph
+"""What ``evaluate.py`` writes from its records and summary rows: the Markdown tables, the
+list of semantic mismatches, the Pareto plot (per suite, geometric-mean speedup against e-graph
 nodes and against seconds, one line per method through its budgets), and a training
 run's learning curve."""
 
@@ -91,32 +91,39 @@ def mismatches(records: Sequence[dict]) -> str:
     return "\nSemantic mismatches (the input is kept in their place):\n" + "\n".join(lines) + "\n"
 
 
-def _suite_points(rows: Sequence[dict], suite: str) -> dict[str, list[tuple]]:
-    """Per method: (budget, geomean speedup, median e-nodes, seconds per expression) over
-    all of the suite's expressions at each budget."""
+def geomean(values: Sequence[float]) -> float:
+    return float(np.exp(np.mean(np.log(values))))
+
+
+def _suite_points(records: Sequence[dict], suite: str) -> dict[str, list[tuple]]:
+    """Per method: (budget, geomean speedup, median e-graph nodes, mean seconds) over all
+    of the suite's expressions at each budget."""
     points: dict[str, list[tuple]] = {}
-    mine = [r for r in rows if r["suite"] == suite]
+    mine = [r for r in records if r["suite"] == suite]
     for method in dict.fromkeys(r["method"] for r in mine):
         for budget in sorted({r["budget"] for r in mine if r["method"] == method}):
-            cells = [r for r in mine if r["method"] == method and r["budget"] == budget]
-            n = sum(c["expressions"] for c in cells)
-            log_mean = sum(c["expressions"] * np.log(c["geomean_speedup"]) for c in cells) / n
-            nodes = float(np.median([c["median_egraph_nodes"] for c in cells]))
-            seconds = sum(c["seconds"] for c in cells) / n
-            points.setdefault(method, []).append((budget, float(np.exp(log_mean)), nodes, seconds))
+            cell = [r for r in mine if r["method"] == method and r["budget"] == budget]
+            points.setdefault(method, []).append(
+                (
+                    budget,
+                    geomean([r["speedup"] for r in cell]),
+                    float(np.median([r["egraph_nodes"] for r in cell])),
+                    float(np.mean([r["seconds"] for r in cell])),
+                )
+            )
     return points
 
 
-def pareto(rows: Sequence[dict], path: Path) -> None:
+def pareto(records: Sequence[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    suites = sorted({r["suite"] for r in rows})
+    suites = sorted({r["suite"] for r in records})
     figure, axes = plt.subplots(len(suites), 2, figsize=(12, 4.2 * len(suites)), squeeze=False)
     for (by_nodes, by_seconds), suite in zip(axes, suites, strict=True):
-        for method, points in _suite_points(rows, suite).items():
+        for method, points in _suite_points(records, suite).items():
             if method in _PARETO_SKIP:
                 continue
             speedup = [p[1] for p in points]

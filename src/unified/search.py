@@ -32,6 +32,9 @@ from src.selfplay.fastest import Choice, fastest
 from src.selfplay.rules import RULES
 from src.selfplay.runner import Policy, RunnerSettings, run_trajectory
 
+# each saturation method and the egglog scheduler it runs (EGraphEnv.saturate)
+SATURATION_SCHEDULERS = {"saturation": "backoff", "saturation-simple": "simple"}
+
 
 @dataclass
 class Optimized:
@@ -56,7 +59,6 @@ class Optimized:
     raw_ns_after: float | None = None
     candidates_measured: int = 0
     epochs: int = 0  # a guided search's epochs (saturation: its iterations)
-    approved: int = 0  # a guided search's rule approvals over all its epochs
 
     @property
     def speedup(self) -> float:
@@ -165,7 +167,7 @@ def guided(
     result = _guarded(
         method, name, expr, outcome.choice, outcome.rules_applied, outcome.egraph_nodes, start
     )
-    return dataclasses.replace(result, epochs=outcome.epochs, approved=outcome.approved)
+    return dataclasses.replace(result, epochs=outcome.epochs)
 
 
 def saturated(
@@ -190,7 +192,7 @@ def saturated(
     )
     extractions.append(env.extract()[0])
     choice = fastest(expr, extractions, ranges, settings, meter)
-    method = "saturation" if scheduler == "backoff" else f"saturation-{scheduler}"
+    method = next(m for m, s in SATURATION_SCHEDULERS.items() if s == scheduler)
     result = _guarded(method, name, expr, choice, [], env.node_count(), start)
     return dataclasses.replace(result, epochs=report.iterations)
 

@@ -25,7 +25,7 @@ from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
 from src.data.corpus import load_corpus
 from src.data.ladder import SizeLadder, default_ladder
-from src.data.scenes import SceneGenerator, default_scene_settings
+from src.data.scenes import MIN_DAG_NODES, SceneGenerator, default_scene_settings
 from src.expr import NUM, Expr, VarRange
 from src.expr.fpcore import KernelError
 from src.expr.inputs import read_kernel_file
@@ -52,11 +52,7 @@ def _targets(ladder: SizeLadder, buckets: Sequence[str], count: int, seed: int) 
     """``count`` target sizes, as evenly spread over ``buckets`` as ``count`` allows, each
     drawn uniformly from its bucket's span."""
     rng = np.random.default_rng(seed)
-    targets = []
-    for k in range(count):
-        low, high = ladder.span(buckets[k % len(buckets)])
-        targets.append(int(rng.integers(low, high + 1)))
-    return targets
+    return [ladder.draw(buckets[k % len(buckets)], rng) for k in range(count)]
 
 
 def pair_cases(count: int, bwd_seed: int, ladder: SizeLadder) -> list[Case]:
@@ -75,7 +71,7 @@ def pair_cases(count: int, bwd_seed: int, ladder: SizeLadder) -> list[Case]:
 
 def scene_cases(count: int, scene_seed: int, ladder: SizeLadder) -> list[Case]:
     generator = SceneGenerator(dataclasses.replace(default_scene_settings(), seed=scene_seed))
-    buckets = [b for b in ladder.names if ladder.span(b)[1] >= 50]
+    buckets = [b for b in ladder.names if ladder.span(b)[1] >= MIN_DAG_NODES]
     found = []
     for index, target in enumerate(_targets(ladder, buckets, count, scene_seed)):
         expr = generator.scene(index, target)

@@ -13,6 +13,7 @@ import numpy as np
 from src.cost.measure import CostMeter, default_meter
 from src.selfplay.runner import Policy, RunnerSettings
 
+from .report import geomean
 from .search import guided
 from .suites import Case
 
@@ -42,7 +43,7 @@ def validate(
         mine = [r for s, r in results if size is None or s == size]
         prefix = "" if size is None else f"{size}/"
         metrics |= {
-            f"{prefix}geomean_speedup": float(np.exp(np.mean([np.log(r.speedup) for r in mine]))),
+            f"{prefix}geomean_speedup": geomean([r.speedup for r in mine]),
             f"{prefix}egraph_nodes": float(np.median([r.egraph_nodes for r in mine])),
             f"{prefix}seconds": float(np.mean([r.seconds for r in mine])),
             f"{prefix}failures": float(sum(not r.ok for r in mine)),
