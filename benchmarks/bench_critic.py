@@ -121,7 +121,7 @@ def main() -> None:
     print(f"one at a time / batched: {single / batched:.2f}x")
     module = CriticModule(_config(precision), WIDTH)
     start = time.perf_counter()
-    _, summary = advantages(module, data, normalize=False)
+    _, summary = advantages(module.values(data), data, normalize=False)
     print(
         f"advantage export ({int(summary['count'])} steps): "
         f"{(time.perf_counter() - start) * 1e3:.0f} ms"

@@ -47,7 +47,7 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     net.encode_rules([(r.lhs, r.rhs) for r in RULES])
     runner = runner_settings(config)
     task = rollout.RolloutTask(
-        0, 3, 7, 0.0, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3), _data()
+        0, 3, 7, 0.0, 0.5, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3), _data()
     )
     first, name = rollout.run_task(task)
     again, _ = rollout.run_task(task)
@@ -65,7 +65,7 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
         (0.0, ("medium",), "composed-"),
     ]:
         task = rollout.RolloutTask(
-            0, 0, 7, 0.0, 60, scene_fraction, sizes, None, None, "{}", _data()
+            0, 0, 7, 0.0, 0.5, 60, scene_fraction, sizes, None, None, "{}", _data()
         )
         for index in range(3):
             expr, ranges, name = rollout._seed_of(task, np.random.default_rng([7, 0, index]))

@@ -1,5 +1,5 @@
 """The trajectory runner: it records a step per approved rule, stops as configured,
-approves by sampling (training) or by threshold (evaluation), and drops trajectories
+approves by sampling (training) or by the evaluation's rule, and drops trajectories
 whose final expression is wrong or whose cost is not finite."""
 
 import dataclasses
@@ -64,10 +64,35 @@ def test_a_trajectory_records_its_steps():
 
 
 def test_evaluation_approves_by_threshold():
-    below = _run("(+ x y)", p=SETTINGS.threshold - 0.01, sample=False)
+    threshold = dataclasses.replace(SETTINGS, approval="threshold")
+    below = _run("(+ x y)", p=threshold.threshold - 0.01, sample=False, settings=threshold)
     assert below.trajectory.steps == []
-    above = _run("(+ x y)", p=SETTINGS.threshold + 0.01, sample=False)
+    above = _run("(+ x y)", p=threshold.threshold + 0.01, sample=False, settings=threshold)
     assert len(above.trajectory.steps) >= len(RULES)
+
+
+def test_evaluation_can_sample_as_training_does():
+    sampled = dataclasses.replace(SETTINGS, approval="sample")
+    p = np.linspace(0.0, 1.0, 50)
+    drawn = sampled.approve(p, np.random.default_rng(3))
+    np.testing.assert_array_equal(drawn, np.random.default_rng(3).random(50) < p)
+    assert sampled.approvals(p) == 25  # round(sum p): as many on average
+    evaluated = _run("(+ (* x 1) (* x 0))", p=0.5, sample=False, settings=sampled)
+    trained = _run("(+ (* x 1) (* x 0))", p=0.5, sample=True, settings=sampled)
+    assert [s.rule_idx for s in evaluated.trajectory.steps] == [
+        s.rule_idx for s in trained.trajectory.steps
+    ]
+
+
+def test_a_search_stops_once_the_extracted_cost_stops_falling():
+    # every rule each epoch: x * 1 + x * 0 is x after an epoch or two, then only grows
+    settings = dataclasses.replace(
+        SETTINGS, max_steps=8, stall_epochs=30, patience=1, node_budget=100_000
+    )
+    patient = _run("(+ (* x 1) (* x 0))", p=1.0, settings=settings)
+    assert patient.final.text == "x" and patient.epochs <= 3
+    endless = _run("(+ (* x 1) (* x 0))", p=1.0, settings=dataclasses.replace(settings, patience=0))
+    assert endless.epochs > patient.epochs
 
 
 def test_stalled_trajectories_stop():
@@ -129,10 +154,12 @@ def test_a_more_accurate_result_is_not_a_mismatch():
 def test_top_k_approves_the_rules_of_highest_probability():
     top = dataclasses.replace(SETTINGS, approval="top_k", top_k=2)
     p = np.array([0.1, 0.9, 0.4, 0.9, 0.2])
-    assert np.flatnonzero(top.approve(p)).tolist() == [1, 3]
+    rng = np.random.default_rng(0)
+    assert np.flatnonzero(top.approve(p, rng)).tolist() == [1, 3]
     expected = dataclasses.replace(top, top_k=0)  # round(sum p) = round(2.5) = 2
-    assert expected.approve(p).sum() == 2
-    assert np.flatnonzero(SETTINGS.approve(p)).tolist() == [1, 2, 3]  # p > 0.3
+    assert expected.approve(p, rng).sum() == 2 == expected.approvals(p)
+    threshold = dataclasses.replace(SETTINGS, approval="threshold")
+    assert np.flatnonzero(threshold.approve(p, rng)).tolist() == [1, 2, 3]  # p > 0.3
     with pytest.raises(ValueError, match="approval must be one of"):
         dataclasses.replace(SETTINGS, approval="vote")
 

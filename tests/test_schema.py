@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from src.data.schema import (
+    EpochDecisions,
     SchemaError,
     StepShape,
     Trajectory,
@@ -25,13 +26,17 @@ SHAPE = StepShape(130, 24)
 
 
 def _trajectory(steps=2, initial_ns=10.0, seed=0):
+    """``steps`` epochs, each approving one rule of 16 (one step each), with each epoch's
+    static cost and e-graph size."""
     rng = np.random.default_rng(seed)
+    states = rng.standard_normal((steps, 130)).astype(np.float32)
+    chosen = [np.arange(16) == 3 + i for i in range(steps)]
     return Trajectory(
         trajectory_id=f"test_{seed}",
         seed_expr="(+ x y)",
         steps=[
             TrajectoryStep(
-                accumulator_state=rng.standard_normal(130).astype(np.float32),
+                accumulator_state=states[i],
                 rule_embedding=rng.standard_normal(24).astype(np.float32),
                 rule_idx=3 + i,
                 action_probability=0.87,
@@ -44,6 +49,13 @@ def _trajectory(steps=2, initial_ns=10.0, seed=0):
         initial_cost=10.5,
         final_cost=3.2,
         initial_cost_ns=initial_ns,
+        decisions=[
+            EpochDecisions(states[i], np.full(16, 0.5, np.float32), chosen[i], 10.5 - i, 20 + 3 * i)
+            for i in range(steps)
+        ],
+        egraph_nodes=20 + 3 * steps,
+        node_budget=100,
+        search_seconds=0.25,
     )
 
 

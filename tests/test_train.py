@@ -83,6 +83,9 @@ def test_validation_runs_every_n_rounds_and_keeps_the_best_checkpoint(smoke_run)
     assert speedup >= 1.0 and float(rows[0]["val/expressions"]) == 2  # never slower
     assert float(rows[0]["val/failures"]) == 0
     assert (smoke_run / "checkpoints" / "best.ckpt").exists()
+    (line,) = (smoke_run / "validation.jsonl").read_text().splitlines()
+    record = json.loads(line)
+    assert record["round"] == 1 and record["geomean_speedup"] == pytest.approx(speedup)
 
 
 def test_the_actor_learns_and_every_loss_is_finite(smoke_run):
@@ -191,6 +194,7 @@ def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
     assert "experiment: smoke" in (tmp_path / "guide" / "config.yaml").read_text()
     metrics = json.loads((tmp_path / "guide" / "metrics.json").read_text())
     assert [r["round"] for r in metrics["median_speedup_per_round"]] == [0, 1, 2]
+    assert [r["round"] for r in metrics["validation_geomean_speedup"]] == [1]
 
 
 def test_the_seed_experiment_keeps_the_seeds_literal_schedule():
@@ -202,6 +206,9 @@ def test_the_seed_experiment_keeps_the_seeds_literal_schedule():
         config = compose(config_name="config", overrides=["+experiment=seed"])
     assert config.trainer.rounds == 30 and config.data.selfplay.trajectories_per_round == 50
     assert config.selfplay.runner.threshold == 0.3 and config.actor.update_batch_size == 0
+    assert config.selfplay.runner.approval == "threshold" and config.actor.decisions == "approved"
+    assert config.actor.update.epochs == 1 and config.actor.update.clip == 0
+    assert config.critic.target == "terminal" and config.critic.budget_weight == 0
     train = config.critic.train
     assert (train.first_round_epochs, train.epochs) == (50, 50)
     assert not train.target_explained_variance and not train.patience and not train.max_steps
@@ -240,3 +247,14 @@ def test_the_kl_target_stops_a_rounds_update(tmp_path):
     assert first < len(rows) - 1
     assert {r["actor/kl"] for r in rows[first:]} == {rows[first]["actor/kl"]}
     assert float(rows[first]["actor/kl"]) > 1e-12
+
+
+def test_the_learning_curve_plots_self_play_and_validation(smoke_run, tmp_path):
+    from src.unified.report import learning_curve, learning_curve_plot, validation_curve
+
+    assert [r for r, _ in learning_curve(smoke_run)] == [0, 1, 2]
+    ((round_index, speedup),) = validation_curve(smoke_run)
+    assert round_index == 1 and speedup >= 1.0
+    assert validation_curve(tmp_path) == []  # a run that did not validate
+    learning_curve_plot(smoke_run, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

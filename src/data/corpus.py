@@ -7,6 +7,7 @@ A corpus file is named by its stem (``graphics-pbrt``); a kernel by its FPCore `
 from __future__ import annotations
 
 import difflib
+import zlib
 from pathlib import Path
 
 from src.config import PROJECT_ROOT, conf_group
@@ -45,6 +46,15 @@ def load_corpus() -> tuple[list[Kernel], list[KernelError]]:
         for item in load_file(stem):
             (kernels if isinstance(item, Kernel) else errors).append(item)
     return kernels, errors
+
+
+def trainable(kernel: Kernel, holdout: float, max_dag_nodes: int) -> bool:
+    """Whether self-play may start from ``kernel``: a numeric kernel of at most
+    ``max_dag_nodes`` DAG nodes outside the held-out share ``holdout`` (chosen by a
+    hash of its name, so the split is the same on every machine). Evaluation's corpus
+    suite is every other kernel: none of them is ever trained on."""
+    held_out = zlib.crc32(kernel.name.encode()) % 1000 < round(holdout * 1000)
+    return not held_out and kernel.body.dag_nodes <= max_dag_nodes and kernel.body.sort == "num"
 
 
 def load_kernel(name: str) -> Kernel:

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from src.cost.measure import CostMeter, meter_from_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, GeneratorSettings
-from src.data.corpus import load_corpus
+from src.data.corpus import load_corpus, trainable
 from src.data.ladder import SizeLadder
 from src.data.scenes import MIN_DAG_NODES, SceneGenerator, SceneSettings
 from src.expr.settings import default_range
@@ -30,6 +30,7 @@ class RolloutTask:
     index: int
     seed: int
     corpus_fraction: float
+    corpus_holdout: float  # the corpus's held-out share (``corpus.trainable``)
     corpus_max_dag_nodes: int
     scene_fraction: float
     sizes: tuple[str, ...]  # size buckets of composed pairs and scenes; () plain pairs
@@ -40,9 +41,9 @@ class RolloutTask:
 
 
 @cache
-def _corpus(max_dag_nodes: int) -> tuple:
+def _corpus(holdout: float, max_dag_nodes: int) -> tuple:
     kernels, _ = load_corpus()
-    return tuple(k for k in kernels if k.body.dag_nodes <= max_dag_nodes and k.body.sort == "num")
+    return tuple(k for k in kernels if trainable(k, holdout, max_dag_nodes))
 
 
 @cache
@@ -90,7 +91,8 @@ def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
     """(expression, ranges, name) for the task: a corpus kernel with probability
     ``corpus_fraction``, else a scene with probability ``scene_fraction``, else the junk
     side of a BwdGenerator pair (composed to a size of ``sizes`` when given)."""
-    corpus = _corpus(task.corpus_max_dag_nodes) if task.corpus_fraction > 0 else ()
+    fraction = task.corpus_fraction
+    corpus = _corpus(task.corpus_holdout, task.corpus_max_dag_nodes) if fraction > 0 else ()
     if corpus and rng.random() < task.corpus_fraction:
         kernel = corpus[int(rng.integers(len(corpus)))]
         return kernel.body, kernel.ranges, kernel.name

@@ -64,6 +64,7 @@ class EpochDecisions:
     probabilities: np.ndarray  # float32, one per rule of the table
     approved: np.ndarray  # bool, one per rule
     static_cost: float | None = None  # the static cost of the epoch's extraction (its progress)
+    egraph_nodes: int | None = None  # the e-graph's e-nodes when the epoch began (its growth)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Trajectory:
     decisions: list[EpochDecisions] = field(default_factory=list)  # [] in the seed's format
     egraph_nodes: int | None = None  # the e-graph's e-nodes at the end (None in the seed's format)
     node_budget: int | None = None  # the search's node budget (what the growth is priced against)
+    search_seconds: float | None = None  # the search's wall time before the final measurement
 
 
 @dataclass
@@ -142,6 +144,8 @@ def trajectory_record(trajectory: Trajectory) -> dict:
     for key in ("egraph_nodes", "node_budget"):
         if getattr(trajectory, key) is not None:
             record[key] = int(getattr(trajectory, key))
+    if trajectory.search_seconds is not None:
+        record["search_seconds"] = float(trajectory.search_seconds)
     if trajectory.decisions:
         record["decisions"] = [
             {
@@ -150,6 +154,7 @@ def trajectory_record(trajectory: Trajectory) -> dict:
                 "approved": "".join("1" if a else "0" for a in d.approved),
             }
             | ({} if d.static_cost is None else {"static_cost": float(d.static_cost)})
+            | ({} if d.egraph_nodes is None else {"egraph_nodes": int(d.egraph_nodes)})
             for d in trajectory.decisions
         ]
     return record
@@ -284,12 +289,12 @@ def _read_step(line: _Line, record: object, index: int, shape: StepShape) -> Tra
     )
 
 
-def _optional_count(line: _Line, record: dict, key: str) -> int | None:
+def _optional_count(line: _Line, record: dict, key: str, context: str = "") -> int | None:
     if record.get(key) is None:
         return None
-    value = line.get(record, key, int)
+    value = line.get(record, key, int, context)
     if value < 0:
-        raise line.fail(f"'{key}' must be >= 0, not {value}")
+        raise line.fail(f"{context}'{key}' must be >= 0, not {value}")
     return value
 
 
@@ -307,8 +312,9 @@ def _read_decisions(line: _Line, record: dict, width: int | None) -> list[EpochD
             raise line.fail(f"{context}'approved' must be {len(p)} characters, each 0 or 1")
         state = line.vector(epoch, "accumulator_state", width, context)
         cost = line.number(epoch, "static_cost", context) if "static_cost" in epoch else None
+        nodes = _optional_count(line, epoch, "egraph_nodes", context)
         mask = np.frombuffer(approved.encode(), np.uint8) == ord("1")
-        found.append(EpochDecisions(state, p, mask, cost))
+        found.append(EpochDecisions(state, p, mask, cost, nodes))
         rules = len(p)
     return found
 
@@ -346,6 +352,9 @@ def read_trajectories(
             decisions=_read_decisions(line, record, shape.accumulator),
             egraph_nodes=_optional_count(line, record, "egraph_nodes"),
             node_budget=_optional_count(line, record, "node_budget"),
+            search_seconds=(
+                line.number(record, "search_seconds") if "search_seconds" in record else None
+            ),
         )
 
 

@@ -19,6 +19,7 @@ The actor and the critic are passed in as callables (this layer does not import 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -36,6 +37,7 @@ from omegaconf import OmegaConf
 
 from src.config import settings_from_config
 from src.data.ladder import SizeLadder
+from src.data.returns import growth
 from src.data.rollout import RolloutTask, run_task
 from src.data.schema import Trajectory, TrajectoryAdvantages, write_advantages, write_trajectories
 from src.selfplay.rules import FAMILIES, RULES
@@ -56,11 +58,13 @@ class SelfPlaySettings:
 
     trajectories_per_round: int
     corpus_fraction: float
+    corpus_holdout: float
     corpus_max_dag_nodes: int
     scene_fraction: float
     workers: int
     seed: int
     gzip: bool
+    patience: int  # selfplay.runner.patience for self-play's trajectories
 
 
 def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajectory]) -> dict:
@@ -82,6 +86,7 @@ def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajec
             "selfplay/final_cost_ns_median": float(
                 np.median([t.final_cost_ns for t in trajectories])
             ),
+            "selfplay/growth_mean": float(np.mean([growth(t) for t in trajectories])),
         }
     epochs = sum(o.epochs for o in outcomes if o.trajectory is not None)
     for name in FAMILIES:
@@ -128,8 +133,10 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 f"config data.selfplay: sizes and curriculum stages take buckets of "
                 f"{', '.join(ladder.names)} (not {unknown}), curriculum_rounds at least 1"
             )
-        self.runner = settings_from_config(
-            RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"
+        # self-play explores to the end: its own patience, not the search's
+        self.runner = dataclasses.replace(
+            settings_from_config(RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"),
+            patience=self.settings.patience,
         )
         self.update_batch_size = int(config["actor"]["update_batch_size"])
         update = config["actor"]["update"]
@@ -203,6 +210,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 i,
                 s.seed,
                 s.corpus_fraction,
+                s.corpus_holdout,
                 s.corpus_max_dag_nodes,
                 s.scene_fraction,
                 self.sizes(round_index),

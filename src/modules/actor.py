@@ -3,10 +3,11 @@ optimization.
 
 The trained arrays are torch Parameters; the kernels read them, and write the gradients
 into ``.grad``, through numpy views of the same memory. Each ``training_step`` runs the
-joint loss's forward and backward (``kernels.loss_and_gradients``), clips by global norm,
-steps torch SGD (momentum, weight decay), then re-encodes the rule embeddings with the
-updated backbone. Lightning checkpoints hold the parameters, the fixed arrays (buffers)
-and the optimizer; the actor weight file (``weights.py``) holds the net alone.
+joint loss's forward and backward (``kernels.loss_and_gradients``), clips by global
+norm, steps the torch optimizer (SGD or Adam, ``actor.optimizer``), then re-encodes the
+rule embeddings with the updated backbone. Lightning checkpoints hold the parameters,
+the fixed arrays (buffers) and the optimizer; the actor weight file (``weights.py``)
+holds the net alone.
 """
 
 from __future__ import annotations
@@ -29,16 +30,27 @@ from .nnue import ExprNnue, fixed_shapes
 from .policy import ActorPolicy, fresh_net
 from .weights import load_actor_weights, save_actor_weights
 
+OPTIMIZERS = ("sgd", "adam")
+
 
 @dataclass(frozen=True)
 class OptimSettings:
     """The optimizer settings at the top of ``actor`` in conf."""
 
+    optimizer: str  # sgd or adam
     lr: float
-    momentum: float
+    momentum: float  # SGD's momentum, Adam's beta1
+    adam_beta2: float
     weight_decay: float
     grad_clip: float
     update_batch_size: int
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"config actor.optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                f"not {self.optimizer!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -119,7 +131,15 @@ class ActorModule(pl.LightningModule):
         return net
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
+        """torch SGD (the seed's) or Adam, as ``actor.optimizer`` says."""
         o = self.optim_settings
+        if o.optimizer == "adam":
+            return torch.optim.Adam(
+                self.weights.parameters(),
+                lr=o.lr,
+                betas=(o.momentum, o.adam_beta2),
+                weight_decay=o.weight_decay,
+            )
         return torch.optim.SGD(
             self.weights.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay
         )

@@ -3,14 +3,15 @@ by a policy, recording the steps the critic and the actor update read.
 
 Each epoch extracts the current best expression (static cost model), asks the policy for
 its features and every rule's probability, approves rules (training: each with
-probability p, a Bernoulli sample; evaluation: p > threshold), applies the approved
-rules once each, in one egglog call (``EGraphEnv.apply_rules``), and records a step for
-each. A trajectory stops after ``max_steps`` epochs, when
-the e-graph reaches its node budget, or after ``stall_epochs`` epochs in which nothing
-new matched. The final expression is checked against the seed on sampled inputs and
-measured (JIT) in one paired comparison with the seed and a few of the epochs'
-extractions; the run's answer is the fastest of them (``fastest.py``), while the
-trajectory's cost and reward are the final expression's. A trajectory whose final
+probability p, a Bernoulli sample; a search: the settings' approval rule, by default the
+same sampling), applies the approved rules once each, in one egglog call
+(``EGraphEnv.apply_rules``), and records a step for each. A trajectory stops after
+``max_steps`` epochs, when the e-graph reaches its node budget, after ``stall_epochs``
+epochs in which nothing new matched, or after ``patience`` epochs that did not lower the
+extracted expression's static cost. The final expression is checked against the seed on
+sampled inputs and measured (JIT) in one paired comparison with the seed and a few of
+the epochs' extractions; the run's answer is the fastest of them (``fastest.py``), while
+the trajectory's cost and reward are the final expression's. A trajectory whose final
 expression disagrees, or whose cost is not finite, is dropped with its reason and the
 rules it applied.
 
@@ -86,7 +87,7 @@ def run_trajectory(
     sample: bool = True,
 ) -> RunOutcome:
     """Run one trajectory from ``seed``; ``sample`` chooses Bernoulli approval (training)
-    over the threshold (evaluation)."""
+    over the settings' approval rule (evaluation, which may sample too)."""
     clock = dict.fromkeys(RUNNER_PHASES, 0.0)
     start = time.perf_counter()
     env = EGraphEnv(seed, rules, model, settings.node_budget)
@@ -95,21 +96,28 @@ def run_trajectory(
     steps: list[TrajectoryStep] = []
     decisions: list[EpochDecisions] = []
     applied: list[str] = []
-    stalled = epochs = 0
+    stalled = epochs = flat = 0
+    lowest = math.inf
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
-        epochs += 1
         t0 = time.perf_counter()
         best, best_cost = env.extract()
+        flat = 0 if best_cost < lowest else flat + 1
+        lowest = min(lowest, best_cost)
+        if settings.patience and flat >= settings.patience:
+            break  # the last epochs' rewrites did not lower the extracted cost
+        epochs += 1
         extractions.append(best)
         t1 = time.perf_counter()
         features = policy.features(best)
         p = policy.probabilities(features)
-        approved = rng.random(len(p)) < p if sample else settings.approve(np.asarray(p))
+        approved = settings.approve(np.asarray(p), rng, sample)
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
         decisions.append(
-            EpochDecisions(features, np.asarray(p, np.float32), approved.copy(), best_cost)
+            EpochDecisions(
+                features, np.asarray(p, np.float32), approved.copy(), best_cost, env.node_count()
+            )
         )
         chosen = [int(k) for k in np.flatnonzero(approved)]
         matches = env.apply_rules(chosen)
@@ -137,6 +145,7 @@ def run_trajectory(
     nodes = env.node_count()
     clock["extract"] += time.perf_counter() - t0
     t0 = time.perf_counter()
+    searched = t0 - start
     choice = fastest(seed, [*extractions, final], ranges, settings, meter)
     clock["measure"] += time.perf_counter() - t0
     outcome = RunOutcome(
@@ -160,5 +169,6 @@ def run_trajectory(
         decisions=decisions,
         egraph_nodes=nodes,
         node_budget=settings.node_budget,
+        search_seconds=searched,
     )
     return outcome

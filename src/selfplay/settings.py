@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-APPROVALS = ("threshold", "top_k")
+APPROVALS = ("sample", "threshold", "top_k")
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class RunnerSettings:
 
     max_steps: int
     stall_epochs: int
+    patience: int  # stop after this many epochs that did not lower the extracted cost; 0: off
     threshold: float
     node_budget: int
     check_elements: int
@@ -26,8 +27,9 @@ class RunnerSettings:
     min_checked: float
     max_candidates: int
     time_limit_s: float  # a search stops after the epoch that passes this; 0: no limit
-    approval: str  # evaluation's rule: threshold (p > threshold) or top_k
+    approval: str  # evaluation's rule: sample (as training), threshold (p > threshold) or top_k
     top_k: int  # top_k approves this many rules of highest p; 0: round(sum of p)
+    sample_seed: int  # sample: with the expression's text, seeds the search's draws
 
     def __post_init__(self) -> None:
         if self.approval not in APPROVALS:
@@ -35,18 +37,27 @@ class RunnerSettings:
                 f"selfplay.runner.approval must be one of {', '.join(APPROVALS)}, "
                 f"not {self.approval!r}"
             )
-        if self.top_k < 0:
-            raise ValueError("selfplay.runner.top_k must be at least 0")
+        if self.top_k < 0 or self.patience < 0:
+            raise ValueError("selfplay.runner.top_k and patience must be at least 0")
         if self.max_candidates < 1:
             raise ValueError("selfplay.runner.max_candidates must be at least 1 (the final answer)")
 
-    def approve(self, p: np.ndarray) -> np.ndarray:
-        """Evaluation's deterministic approvals of the probabilities ``p``: p > threshold,
-        or the ``top_k`` rules of highest p (``round(sum(p))`` of them when 0: as many as
-        training's Bernoulli samples approve on average), ties to the lower index."""
+    def approve(self, p: np.ndarray, rng: np.random.Generator, sample: bool = False) -> np.ndarray:
+        """Approvals of the probabilities ``p``: each rule with probability p, a
+        Bernoulli draw from ``rng`` (``sample``, training's rule, or approval ``sample``);
+        p > threshold; or the ``top_k`` rules of highest p (``round(sum(p))`` of them
+        when 0: as many as sampling approves on average), ties to the lower index."""
+        if sample or self.approval == "sample":
+            return rng.random(len(p)) < p
         if self.approval == "threshold":
             return p > self.threshold
         count = self.top_k or round(float(np.sum(p)))
         approved = np.zeros(len(p), dtype=bool)
         approved[np.argsort(-p, kind="stable")[: min(count, len(p))]] = True
         return approved
+
+    def approvals(self, p: np.ndarray) -> int:
+        """How many rules ``approve`` approves of ``p`` (on average, for sample)."""
+        if self.approval == "sample":
+            return round(float(np.sum(p)))
+        return int(self.approve(p, np.random.default_rng(0)).sum())

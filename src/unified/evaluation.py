@@ -93,7 +93,7 @@ def _random_policy(c: dict, case: Case, budget: int) -> RandomPolicy:
     if count is None:
         guide = c["guide"]
         p = guide.probabilities(guide.features(case.expr))
-        count = int(c["settings"].approve(np.asarray(p)).sum())  # the guide's own rule
+        count = c["settings"].approvals(np.asarray(p))  # the guide's own rule
     seed = zlib.crc32(f"{c['config'].random_seed}/{case.suite}/{case.name}/{budget}".encode())
     return RandomPolicy(max(1, int(count)), seed)
 

@@ -11,6 +11,7 @@ state); the actor weight file is rewritten after every round.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, WandbLogger
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from src.atomic import atomic_open
+from src.atomic import atomic_open, write_text_atomic
 from src.cost.measure import meter_from_config
 from src.data.ladder import default_ladder
 from src.data.selfplay import SelfPlayDataModule
@@ -34,6 +35,7 @@ from src.modules.policy import latency_prior
 from src.modules.quiet import quiet_lightning
 from src.selfplay.rules import RULES
 
+from .report import VALIDATION_FILE
 from .search import runner_settings
 from .suites import pair_cases, scene_cases
 from .validation import validate
@@ -60,11 +62,12 @@ class ActorWeightsEachRound(pl.Callback):
 
 
 class ValidateEveryN(pl.Callback):
-    """Every ``every_n_rounds`` rounds, the actor's threshold search on the held-out
-    cases (``validation.py``), logged as ``val/*`` (overall and per size bucket) for the
-    logger and for the checkpoint that keeps the best."""
+    """Every ``every_n_rounds`` rounds, the actor's search on the held-out cases
+    (``validation.py``), logged as ``val/*`` (overall and per size bucket) for the logger
+    and for the checkpoint that keeps the best, and written to ``validation.jsonl``."""
 
-    def __init__(self, config: Mapping) -> None:
+    def __init__(self, config: Mapping, run_dir: Path) -> None:
+        self.path = run_dir / VALIDATION_FILE
         v = config["validation"]
         self.every = int(v["every_n_rounds"])
         self.budget, self.time_limit_s = int(v["budget"]), float(v["time_limit_s"])
@@ -86,12 +89,23 @@ class ValidateEveryN(pl.Callback):
             module.policy(), self.cases, self.budget, self.settings, self.time_limit_s, self.meter
         )
         module.log_dict({f"val/{k}": v for k, v in metrics.items()}, on_epoch=True)
+        self._record(round_index, metrics)
         print(
             f"round {round_index}: validation geomean speedup {metrics['geomean_speedup']:.3f}, "
             f"e-graph nodes {metrics['egraph_nodes']:.0f} (median), failures "
             f"{metrics['failures']:.0f}, {time.perf_counter() - start:.1f} s",
             file=sys.stderr,
         )
+
+    def _record(self, round_index: int, metrics: Mapping[str, float]) -> None:
+        """Rewrite ``validation.jsonl`` with this round's line (a redone round, after a
+        resume, replaces its earlier line)."""
+        kept = []
+        if self.path.exists():
+            kept = [json.loads(line) for line in self.path.read_text().splitlines() if line]
+        kept = [r for r in kept if r["round"] != round_index]
+        kept.append({"round": round_index, **metrics})
+        write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
 
 class CheckpointOnInterrupt(pl.Callback):
@@ -142,9 +156,10 @@ def _round_logger(logger, trainer_of):
     return log
 
 
-def _validation_callbacks(config: Mapping, checkpoints: Path) -> list[pl.Callback]:
-    """Validation every ``validation.every_n_rounds`` rounds and ``checkpoints/best.ckpt``,
-    the checkpoint of the best ``val/geomean_speedup`` so far (none when it is 0)."""
+def _validation_callbacks(config: Mapping, run_dir: Path, checkpoints: Path) -> list[pl.Callback]:
+    """Validation every ``validation.every_n_rounds`` rounds (``validation.jsonl`` in
+    ``run_dir``) and ``checkpoints/best.ckpt``, the checkpoint of the best
+    ``val/geomean_speedup`` so far (none when it is 0)."""
     every = int(config["validation"]["every_n_rounds"])
     if every <= 0:
         return []
@@ -157,7 +172,7 @@ def _validation_callbacks(config: Mapping, checkpoints: Path) -> list[pl.Callbac
         every_n_epochs=every,
         auto_insert_metric_name=False,
     )
-    return [ValidateEveryN(config), best]
+    return [ValidateEveryN(config, run_dir), best]
 
 
 def _trainer(**arguments) -> pl.Trainer:
@@ -200,7 +215,7 @@ def train(config: DictConfig) -> int:
             ),
             ActorWeightsEachRound(run_dir / config.paths.actor_weights),
             CheckpointOnInterrupt(checkpoints / "interrupted.ckpt"),
-            *_validation_callbacks(config, checkpoints),
+            *_validation_callbacks(config, run_dir, checkpoints),
         ],
         plugins=[AtomicCheckpointIO()],
         enable_progress_bar=False,

@@ -1,6 +1,6 @@
 """``python optimize.py``: the trained guide on a user's expressions.
 
-For each expression: the guided search (threshold policy), then the result in the
+For each expression: the guided search (``selfplay.runner``), then the result in the
 input's syntax with measured ns/element before and after, the speedup, the largest
 relative error on sampled inputs, the rules applied, the e-graph size and the seconds.
 The result is the fastest, by paired measurement, of the input and the search's

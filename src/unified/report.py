@@ -161,17 +161,38 @@ def learning_curve(run_dir: Path) -> list[tuple[int, float]]:
     return curve
 
 
+VALIDATION_FILE = "validation.jsonl"  # a training run's validation rounds (``loop.py``)
+
+
+def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(round, validation geomean speedup) from a training run's ``validation.jsonl``
+    ([] when the run did not validate)."""
+    path = run_dir / VALIDATION_FILE
+    if not path.exists():
+        return []
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [(int(r["round"]), float(r["geomean_speedup"])) for r in records]
+
+
 def learning_curve_plot(run_dir: Path, path: Path) -> None:
+    """The run's median trajectory speedup per round and, when it validated, its
+    validation geomean speedup (the sampled search on held-out cases)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = learning_curve(run_dir)
     figure, axis = plt.subplots(figsize=(6, 4))
-    axis.plot([c[0] for c in curve], [c[1] for c in curve], marker="o")
-    axis.set_title("training: median speedup per round")
+    for curve, label in (
+        (learning_curve(run_dir), "self-play: median speedup of the round's trajectories"),
+        (validation_curve(run_dir), "validation: geomean speedup (held-out cases)"),
+    ):
+        if curve:
+            axis.plot([c[0] for c in curve], [c[1] for c in curve], marker="o", label=label)
+    axis.set_title("training")
     axis.set_xlabel("round")
+    axis.set_ylabel("speedup over the input")
+    axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

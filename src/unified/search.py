@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,14 +156,15 @@ def guided(
     model: StaticCostModel | None = None,
     meter: CostMeter | None = None,
 ) -> Optimized:
-    """The threshold-policy search of the runner (evaluation mode)."""
+    """The policy's search by the runner with the settings' approval rule; a sampling
+    rule draws from a stream seeded by ``sample_seed`` and the expression's text, so the
+    same input gets the same answer."""
     model, meter = model or default_static_model(), meter or default_meter()
     start = time.perf_counter()
-    # threshold approval draws nothing from the generator; the runner's signature wants one
+    rng = np.random.default_rng([settings.sample_seed, zlib.crc32(expr.text.encode())])
     outcome = run_trajectory(
-        expr, ranges, policy, RULES, settings, model, meter, np.random.default_rng(0), name,
-        sample=False,
-    )  # fmt: skip
+        expr, ranges, policy, RULES, settings, model, meter, rng, name, sample=False
+    )
     assert outcome.choice is not None  # every run that ends measures its candidates
     result = _guarded(
         method, name, expr, outcome.choice, outcome.rules_applied, outcome.egraph_nodes, start

@@ -1,7 +1,7 @@
 """``python -m src.unified.ship RUN_DIR``: copy a training run's actor into
 ``models/guide/`` (the guide ``optimize.py`` and ``evaluate.py`` use by default), with
 the run's resolved config and a summary of what it reached (``metrics.json``: rounds
-trained and the median speedup of each round's trajectories)."""
+trained, the median speedup of each round's trajectories, and its validation curve)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from src.atomic import write_bytes_atomic, write_text_atomic
 from src.config import PROJECT_ROOT
 from src.modules.weights import ActorWeightsError, load_actor_weights
 
-from .report import learning_curve
+from .report import learning_curve, validation_curve
 
 GUIDE_DIR = PROJECT_ROOT / "models" / "guide"
 
@@ -26,6 +26,9 @@ def ship(run_dir: Path, target: Path = GUIDE_DIR) -> dict:
         "run_dir": str(run_dir),
         "rounds_trained": len(curve),
         "median_speedup_per_round": [{"round": r, "median_speedup": s} for r, s in curve],
+        "validation_geomean_speedup": [
+            {"round": r, "geomean_speedup": g} for r, g in validation_curve(run_dir)
+        ],
     }
     target.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(target / "actor.pxw", weights.read_bytes())

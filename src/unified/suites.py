@@ -3,7 +3,9 @@
 - ``pairs``: composed BwdGenerator pairs (``BwdGenerator.composed``: optimized pieces
   joined, each junkified) from a generator seed training never uses, spread evenly over
   the size ladder's buckets; their optimized side is known, so recovery can be reported;
-- ``fpcore``: the FPBench corpus kernels (Fidget's SDF scenes among them);
+- ``fpcore``: the FPBench corpus kernels self-play never starts from
+  (``corpus.trainable``: the held-out share, and every kernel over training's size cap,
+  Fidget's SDF scenes among them);
 - ``scenes``: generated SDF scenes (``src/data/scenes.py``) from a scene seed training
   never uses, spread over the buckets from medium up (a scene has 50+ nodes);
 - ``file``: the kernels of any FPCore file (each file is its own suite, named by its stem).
@@ -23,7 +25,7 @@ import numpy as np
 from src.config import conf_group
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, default_generator_settings
-from src.data.corpus import load_corpus
+from src.data.corpus import load_corpus, trainable
 from src.data.ladder import SizeLadder, default_ladder
 from src.data.scenes import MIN_DAG_NODES, SceneGenerator, default_scene_settings
 from src.expr import NUM, Expr, VarRange
@@ -131,8 +133,14 @@ def cases(config: Mapping) -> tuple[list[Case], list[str]]:
         skipped += passed
     if "pairs" in suites:
         found += pair_cases(int(config["pairs"]), int(config["pairs_bwd_seed"]), ladder)
-    if "fpcore" in suites:
-        more, passed = kernel_cases("fpcore", load_corpus()[0], limit, ladder)
+    if "fpcore" in suites:  # the kernels self-play never starts from
+        selfplay = config["data"]["selfplay"]
+        held_out = [
+            k
+            for k in load_corpus()[0]
+            if not trainable(k, selfplay["corpus_holdout"], selfplay["corpus_max_dag_nodes"])
+        ]
+        more, passed = kernel_cases("fpcore", held_out, limit, ladder)
         found += more
         skipped += passed
     if "scenes" in suites:

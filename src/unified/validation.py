@@ -1,7 +1,8 @@
-"""The validation entry point a training loop calls every few rounds: a policy's
-threshold search (the one ``optimize.py`` runs) on held-out cases at one e-node budget
-and time limit, summarized overall and per size bucket. It goes through the same guard
-and semantic check as ``evaluate.py``, so its figures are comparable with the table's."""
+"""The validation entry point a training loop calls every few rounds: a policy's search
+with the search's approval rule (the one ``optimize.py`` runs) on held-out cases at one
+e-node budget and time limit, summarized overall and per size bucket. It goes through
+the same guard and semantic check as ``evaluate.py``, so its figures are comparable with
+the table's."""
 
 from __future__ import annotations
 

@@ -85,6 +85,24 @@ def test_one_step_is_sgd_on_the_clipped_explicit_gradient(tmp_path):
     assert float(logged["actor/grad_norm/total"]) == pytest.approx(norm, rel=1e-4)
 
 
+def test_adam_steps_each_parameter_by_its_own_scale(tmp_path):
+    # Adam's first step moves every weight by lr * g / (|g| + eps): the sign of its
+    # gradient, whatever the gradient's size (a rule bias as far as a backbone weight)
+    config = _with(actor_config(), optimizer="adam", lr=0.01, weight_decay=0.0, grad_clip=0.0)
+    actor = ActorModule(config, TEMPLATES, RULE_NAMES)
+    assert isinstance(actor.configure_optimizers(), torch.optim.Adam)
+    batch = make_batch(actor.net, rows=16, seed=1)
+    before = {name: array.copy() for name, array in actor.net.params.items()}
+    _, grads = loss_and_gradients(before, batch, actor.loss_settings)
+    _fit(actor, _loader(batch, batch_size=16), tmp_path=tmp_path)
+    for name, old in before.items():
+        g = grads[name].astype(np.float64)
+        expected = old - 0.01 * g / (np.abs(g) + 1e-8)
+        np.testing.assert_allclose(actor.net.params[name], expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match=r"actor\.optimizer must be one of sgd, adam"):
+        ActorModule(_with(actor_config(), optimizer="lbfgs"), TEMPLATES)
+
+
 def test_rule_embeddings_follow_the_backbone(actor, tmp_path):
     before = actor.net.rule_embeddings.copy()
     _fit(actor, _loader(make_batch(actor.net, rows=32, seed=2), batch_size=16), tmp_path=tmp_path)

@@ -7,6 +7,7 @@ import torch
 from omegaconf import OmegaConf
 
 from src.config import conf_group
+from src.data.returns import ReturnSettings
 from src.data.schema import Trajectory, TrajectoryStep
 from src.modules.critic.checkpoint import CriticCheckpointError, load_critic, save_critic
 from src.modules.critic.model import Dropout
@@ -35,7 +36,9 @@ def synthetic(count, length, seed=0, vary=True):
     rng = np.random.default_rng(seed)
     lengths = rng.integers(1, length + 1, size=count) if vary else [length] * count
     steps = [rng.standard_normal((n, WIDTH)).astype(np.float32) for n in lengths]
-    return CriticData(steps, rng.standard_normal(count).astype(np.float32))
+    # each trajectory's return, less a different part of it at each step (as progress has)
+    targets = [(rng.standard_normal() - 0.1 * np.arange(n)).astype(np.float32) for n in lengths]
+    return CriticData(steps, targets)
 
 
 def values_of(module, steps):
@@ -78,7 +81,7 @@ def test_the_critic_overfits_a_small_set(tmp_path):
         values = module.values(data)
         return float(
             np.mean(
-                np.concatenate([(v - r) ** 2 for v, r in zip(values, data.rewards, strict=True)])
+                np.concatenate([(v - g) ** 2 for v, g in zip(values, data.targets, strict=True)])
             )
         )
 
@@ -93,14 +96,14 @@ def test_one_advantage_per_step(tmp_path):
     module = CriticModule(critic_config(), WIDTH)
     data = synthetic(6, 20, seed=3)
     data.steps.append(np.zeros((0, WIDTH), dtype=np.float32))
-    data.rewards = np.append(data.rewards, np.float32(0.5))
-    result, summary = advantages(module, data, normalize=False)
+    data.targets.append(np.zeros(0, np.float32))
+    result, summary = advantages(module.values(data), data, normalize=False)
     assert [len(a) for a in result] == [len(s) for s in data.steps]
     values = module.values(data)
-    for a, v, r in zip(result, values, data.rewards, strict=True):
-        np.testing.assert_allclose(a, r - v, rtol=1e-6, atol=1e-6)
+    for a, v, g in zip(result, values, data.targets, strict=True):
+        np.testing.assert_allclose(a, g - v, rtol=1e-6, atol=1e-6)
     assert summary["count"] == sum(len(s) for s in data.steps)
-    normalized, _ = advantages(module, data, normalize=True)
+    normalized, _ = advantages(module.values(data), data, normalize=True)
     flat = np.concatenate(normalized)
     assert abs(flat.mean()) < 1e-5 and abs(flat.std() - 1) < 1e-4
 
@@ -165,8 +168,10 @@ def test_dropout_keeps_the_expectation():
 def test_trajectories_become_critic_inputs():
     step = TrajectoryStep(np.full(130, 0.1, np.float32), np.full(24, 0.5, np.float32), 3, 0.8, True)
     trajectory = Trajectory("t", "(+ x y)", [step, step], 2.0, 4.0, 2.0, initial_cost_ns=8.0)
-    data = CriticData.from_trajectories([trajectory], "log_speedup")
-    assert data.steps[0].shape == (2, WIDTH) and data.rewards[0] == pytest.approx(np.log(4.0))
+    terminal = ReturnSettings("log_speedup", "terminal", 0.0, 0.0, 1.0)
+    data = CriticData.from_trajectories([trajectory], terminal)
+    assert data.steps[0].shape == (2, WIDTH)
+    np.testing.assert_allclose(data.targets[0], np.log(4.0), rtol=1e-6)
     np.testing.assert_array_equal(data.steps[0][0, 130:], 0.5)
 
 
@@ -183,7 +188,7 @@ def test_a_diverged_critic_falls_back_to_its_last_good_state(monkeypatch, capsys
     from src.modules.critic.module import CriticFit
     from src.modules.critic.round import RoundCritic
 
-    critic = RoundCritic(critic_config(), WIDTH)
+    critic = RoundCritic(critic_config(target="terminal", budget_weight=0.0), WIDTH)
     before = {k: v.clone() for k, v in critic.module.state_dict().items()}
 
     def diverging_fit(module, data, *args, **kwargs):

@@ -35,7 +35,7 @@ def test_the_seeds_smoke_test_end_to_end(tmp_path):
     source.write_text(SEED_LINE)
     result = run_module(
         "src.modules.critic", "--input", str(source), "--output", str(output),
-        "--epochs", "5", "--reward", "neg_cost_ns",
+        "--epochs", "5", "--reward", "neg_cost_ns", "--target", "terminal", "--budget-weight", "0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr

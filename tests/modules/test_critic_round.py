@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from src.config import CONF_DIR, conf_group
-from src.data.schema import Trajectory, TrajectoryStep
+from src.data.schema import EpochDecisions, Trajectory, TrajectoryStep
 from src.modules.critic.module import STOP_REASONS, CriticData, CriticModule, fit_critic
 from src.modules.critic.round import RoundCritic
 
@@ -35,7 +35,7 @@ def easy(count=8, length=6, seed=0):
     within a few dozen epochs."""
     rng = np.random.default_rng(seed)
     steps = [rng.standard_normal((length, WIDTH)).astype(np.float32) for _ in range(count)]
-    return CriticData(steps, np.array([s[0, :4].sum() for s in steps], dtype=np.float32))
+    return CriticData(steps, [np.full(length, s[0, :4].sum(), np.float32) for s in steps])
 
 
 def trajectories(count=4, length=3, seed=0):
@@ -47,7 +47,16 @@ def trajectories(count=4, length=3, seed=0):
             rng.standard_normal(24).astype(np.float32),
             1, 0.5, True,
         )  # fmt: skip
-        result.append(Trajectory(f"t{i}", "x", [step] * length, 1.0 + i, 2.0, 1.0, 3.0))
+        approved = np.zeros(4, bool)
+        approved[1] = True
+        epochs = [
+            EpochDecisions(step.accumulator_state, np.full(4, 0.5, np.float32), approved,
+                           2.0 - 0.2 * e, 10 + 5 * e)
+            for e in range(length)
+        ]  # fmt: skip
+        result.append(
+            Trajectory(f"t{i}", "x", [step] * length, 1.0 + i, 2.0, 1.0, 3.0, epochs, 30, 100)
+        )
     return result
 
 
@@ -88,7 +97,7 @@ def test_explained_variance_is_over_all_of_an_epochs_steps(tmp_path):
     data = easy(count=6)
     fit = fit_critic(module, data, epochs=1, root_dir=tmp_path)
     values = np.concatenate(module.values(data))
-    rewards = np.repeat(data.rewards, [len(s) for s in data.steps])
+    rewards = np.concatenate(data.targets)
     expected = 1 - np.var(rewards - values) / np.var(rewards)
     assert fit.metrics["critic/explained_variance"] == pytest.approx(expected, rel=1e-4)
 
@@ -135,3 +144,16 @@ def test_the_seeds_schedule_trains_50_epochs_every_round():
 def test_bad_schedule_settings_are_named(key, value):
     with pytest.raises(ValueError, match=f"critic.train.{key} must be"):
         CriticModule(config(**{key: value}), WIDTH)
+
+
+def test_the_plain_baseline_is_the_rounds_mean_target():
+    critic = RoundCritic(OmegaConf.merge(config(), {"baseline": "mean"}), WIDTH)
+    found = trajectories(count=3, length=2)
+    result, metrics, _ = critic(0, found)
+    targets = CriticData.from_trajectories(found, critic.returns).targets
+    mean = np.concatenate(targets).mean()
+    for a, g in zip(result, targets, strict=True):
+        np.testing.assert_allclose(a, g - mean, rtol=1e-5, atol=1e-6)
+    assert "critic/epochs" not in metrics and not critic.warm
+    with pytest.raises(ValueError, match=r"critic\.baseline must be one of critic, mean"):
+        RoundCritic(OmegaConf.merge(config(), {"baseline": "median"}), WIDTH)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from src.config import conf_group
+from src.config import conf_group, settings_from_config
+from src.data.returns import TARGETS, ReturnSettings
 from src.data.schema import (
     REWARDS,
     SchemaError,
@@ -45,7 +46,13 @@ _OVERRIDES = {
     "num_layers": ("model.num_layers", int),
     "dropout": ("model.dropout", float),
     "reward": ("reward", str),
+    "target": ("target", str),
+    "budget_weight": ("budget_weight", float),
+    "time_weight": ("time_weight", float),
+    "discount": ("discount", float),
 }
+
+_CHOICES = {"reward": REWARDS, "target": TARGETS}
 
 
 def _arguments(argv: list[str] | None, config) -> argparse.Namespace:
@@ -60,7 +67,7 @@ def _arguments(argv: list[str] | None, config) -> argparse.Namespace:
     )
     for flag, (key, kind) in _OVERRIDES.items():
         default = OmegaConf.select(config, key)
-        extra = {"choices": REWARDS} if flag == "reward" else {}
+        extra = {"choices": _CHOICES[flag]} if flag in _CHOICES else {}
         parser.add_argument(
             "--" + flag.replace("_", "-"), type=kind, default=default,
             help=f"default {default} (critic.{key})", **extra,
@@ -102,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         trajectories = list(read_trajectories(args.input, shape, config.reward))
         if not trajectories:
             raise SchemaError(f"{args.input}: holds no trajectories")
-        data = CriticData.from_trajectories(trajectories, config.reward)
+        data = CriticData.from_trajectories(
+            trajectories, settings_from_config(ReturnSettings, config, "critic")
+        )
         module = CriticModule(config, shape.accumulator + shape.rule_embedding)
         if args.checkpoint is not None and args.checkpoint.exists():
             load_critic(args.checkpoint, module)
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             fit = fit_critic(module, data, report=_report)
             if fit.stopped:
                 print(f"critic: stopped after {fit.epochs} epochs ({fit.stopped})", file=sys.stderr)
-        result, summary = advantages(module, data, bool(config.normalize_advantages))
+        result, summary = advantages(module.values(data), data, bool(config.normalize_advantages))
     except (SchemaError, CriticCheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,9 +1,11 @@
 """CriticModule: the critic as a LightningModule, its padded batches, training and the
 advantage export.
 
-Loss: mean squared error between V_t and the trajectory's terminal reward R_T over the
-real (unpadded) steps of a batch. Advantages: A_t = R_T - V_t from the trained critic in
-eval mode, optionally standardized over the exported set.
+Loss: mean squared error between V_t and the step's target G_t over the real (unpadded)
+steps of a batch: the trajectory's return R for every step (``critic.target: terminal``,
+the seed's R_T), or the return still to come when the step's epoch began (``progress``;
+``src/data/returns.py``). Advantages: A_t = G_t - V_t from the trained critic in eval
+mode, optionally standardized over the exported set.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import torchmetrics
 from omegaconf import OmegaConf
 
 from src.config import settings_from_config
-from src.data.schema import Trajectory, terminal_reward
+from src.data.returns import ReturnSettings, step_returns
+from src.data.schema import Trajectory
 
 from ..quiet import quiet_lightning
 from .model import CriticModelSettings, CriticTransformer
@@ -103,37 +106,41 @@ def resolve_precision(precision: str) -> str:
 @dataclass
 class CriticData:
     """Trajectories as the critic reads them: one (steps, features) array per trajectory
-    (accumulator state then rule embedding) and its terminal reward."""
+    (accumulator state then rule embedding) and each step's target G_t."""
 
     steps: list[np.ndarray]
-    rewards: np.ndarray
+    targets: list[np.ndarray]
 
     @classmethod
-    def from_trajectories(cls, trajectories: Sequence[Trajectory], reward: str) -> CriticData:
+    def from_trajectories(
+        cls, trajectories: Sequence[Trajectory], returns: ReturnSettings
+    ) -> CriticData:
         steps = [
             np.stack([np.concatenate([s.accumulator_state, s.rule_embedding]) for s in t.steps])
             if t.steps
             else np.zeros((0, 0), dtype=np.float32)
             for t in trajectories
         ]
-        rewards = np.array([terminal_reward(t, reward) for t in trajectories], dtype=np.float32)
-        return cls(steps, rewards)
+        return cls(steps, [step_returns(t, returns) for t in trajectories])
 
     def __len__(self) -> int:
         return len(self.steps)
 
 
-def pad_batch(items: Sequence[tuple[np.ndarray, float]]) -> dict[str, torch.Tensor]:
-    """Right-padded ``steps`` (B, T, F), ``lengths`` (B,) and ``reward`` (B,)."""
+def pad_batch(items: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, torch.Tensor]:
+    """Right-padded ``steps`` (B, T, F), ``lengths`` (B,) and ``target`` (B, T) from
+    (steps, per-step targets) pairs."""
     lengths = [len(steps) for steps, _ in items]
     width = items[0][0].shape[1]
     padded = np.zeros((len(items), max(lengths), width), dtype=np.float32)
-    for row, (steps, _) in enumerate(items):
+    targets = np.zeros((len(items), max(lengths)), dtype=np.float32)
+    for row, (steps, target) in enumerate(items):
         padded[row, : len(steps)] = steps
+        targets[row, : len(steps)] = target
     return {
         "steps": torch.from_numpy(padded),
         "lengths": torch.tensor(lengths),
-        "reward": torch.tensor([reward for _, reward in items], dtype=torch.float32),
+        "target": torch.from_numpy(targets),
     }
 
 
@@ -165,7 +172,7 @@ class CriticModule(pl.LightningModule):
     def training_step(self, batch: Mapping[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         values = self(batch["steps"]).float()
         mask = real_steps(values, batch["lengths"])
-        targets = batch["reward"][:, None].expand_as(values)[mask]
+        targets = batch["target"][mask]
         predictions = values[mask]
         loss = (targets - predictions).square().mean()
         steps = len(targets)
@@ -188,7 +195,7 @@ class CriticModule(pl.LightningModule):
         size = self.train_settings.batch_size
         for start in range(0, len(order), size):
             chosen = order[start : start + size]
-            batch = pad_batch([(data.steps[i], 0.0) for i in chosen])
+            batch = pad_batch([(data.steps[i], data.targets[i]) for i in chosen])
             values = self(batch["steps"].to(self.device)).float().cpu().numpy()
             for row, index in enumerate(chosen):
                 out[index] = values[row, : len(data.steps[index])]
@@ -203,14 +210,12 @@ def _plain(config: Mapping) -> dict:
 
 class _Trajectories(torch.utils.data.Dataset):
     def __init__(self, data: CriticData) -> None:
-        self.items = [
-            (s, float(r)) for s, r in zip(data.steps, data.rewards, strict=True) if len(s)
-        ]
+        self.items = [(s, g) for s, g in zip(data.steps, data.targets, strict=True) if len(s)]
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, float]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         return self.items[index]
 
 
@@ -251,7 +256,7 @@ class _EarlyStop(pl.Callback):
     """Ends a fit once an epoch's explained variance reaches ``target`` (0: never), or
     once the loss has gone ``patience`` epochs (0: never) without falling below its best
     so far by more than ``tolerance`` of it. (Lightning's EarlyStopping takes an absolute
-    ``min_delta``, and the loss's scale depends on ``critic.reward``.)"""
+    ``min_delta``, and the loss's scale depends on the return's settings.)"""
 
     def __init__(self, target: float, patience: int, tolerance: float) -> None:
         self.target = target
@@ -360,13 +365,13 @@ def fit_critic(
 
 
 def advantages(
-    module: CriticModule, data: CriticData, normalize: bool, logger: object = None
+    values: Sequence[np.ndarray], data: CriticData, normalize: bool, logger: object = None
 ) -> tuple[list[np.ndarray], dict[str, float]]:
-    """A_t = R_T - V_t per trajectory (standardized over all steps when ``normalize``),
-    and the distribution's summary (count, mean, std, min, p10, p50, p90, max), which
-    goes to ``logger`` (a Lightning logger) too when one is given."""
-    values = module.values(data)
-    result = [np.float32(r) - v for r, v in zip(data.rewards, values, strict=True)]
+    """A_t = G_t - V_t per trajectory, from ``values`` (a baseline per step: the
+    critic's ``values(data)``, say), standardized over all steps when ``normalize``; and
+    the distribution's summary (count, mean, std, min, p10, p50, p90, max), which goes
+    to ``logger`` (a Lightning logger) too when one is given."""
+    result = [g - v for g, v in zip(data.targets, values, strict=True)]
     flat = np.concatenate(result) if result else np.zeros(0, np.float32)
     if normalize and len(flat):
         mean, std = float(flat.mean()), float(flat.std())

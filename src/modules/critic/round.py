@@ -2,7 +2,8 @@
 the last round: ``critic.train.first_round_epochs`` until it has trained once, then
 ``critic.train.epochs``, either cut short by early stopping or the step cap), fall back
 to the last good state if training diverges, and give the advantages with their
-summary."""
+summary. With ``critic.baseline: mean`` (an ablation) the critic does not train and the
+baseline is the round's mean target."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from src.config import settings_from_config
+from src.data.returns import ReturnSettings
 from src.data.schema import Trajectory
 
 from .module import CriticData, CriticModule, advantages, fit_critic
+
+BASELINES = ("critic", "mean")
 
 
 class RoundCritic:
@@ -28,6 +33,13 @@ class RoundCritic:
     def __init__(self, config: Mapping, input_dim: int, root_dir: Path | None = None) -> None:
         self.config = config
         self.module = CriticModule(config, input_dim)
+        self.returns = settings_from_config(ReturnSettings, config, "critic")
+        self.baseline = str(config["baseline"])
+        if self.baseline not in BASELINES:
+            raise ValueError(
+                f"config critic.baseline must be one of {', '.join(BASELINES)}, "
+                f"not {self.baseline!r}"
+            )
         self.root_dir = root_dir
         self.last_good = copy.deepcopy(self.module.state_dict())
         self.warm = False
@@ -36,9 +48,9 @@ class RoundCritic:
         self, round_index: int, trajectories: Sequence[Trajectory]
     ) -> tuple[list[np.ndarray], dict[str, float], np.ndarray]:
         """(advantages per trajectory, metrics, all advantages flat)."""
-        data = CriticData.from_trajectories(trajectories, self.config["reward"])
+        data = CriticData.from_trajectories(trajectories, self.returns)
         metrics: dict[str, float] = {"critic/diverged": 0.0}
-        if any(len(steps) for steps in data.steps):
+        if self.baseline == "critic" and any(len(steps) for steps in data.steps):
             # the round's own random streams, so a resumed run trains it the same way
             seed = int(
                 np.random.SeedSequence(
@@ -78,7 +90,13 @@ class RoundCritic:
             else:
                 self.last_good = copy.deepcopy(self.module.state_dict())
                 self.warm = True
-        result, summary = advantages(self.module, data, bool(self.config["normalize_advantages"]))
+        if self.baseline == "mean":  # the ablation's plain baseline: the round's mean target
+            flat_targets = np.concatenate([*data.targets, np.zeros(0, np.float32)])
+            mean = float(flat_targets.mean()) if len(flat_targets) else 0.0
+            values = [np.full(len(g), mean, np.float32) for g in data.targets]
+        else:
+            values = self.module.values(data)
+        result, summary = advantages(values, data, bool(self.config["normalize_advantages"]))
         metrics |= {f"critic/advantage_{k}": v for k, v in summary.items()}
         flat = np.concatenate(result) if result else np.zeros(0, np.float32)
         return result, metrics, flat
