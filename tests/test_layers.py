@@ -1,9 +1,10 @@
 """Imports point down the layers of ../shared/DESIGN.md: each package under src/ imports
 only the packages below it (and the shared helpers ``src.config``, ``src.atomic``);
 ``src/selfplay`` never imports ``src/modules``, and ``src/modules`` reads only
-``src/expr`` and the data schema. The schema (trajectory payloads) is the contract
-between the runner, the data module and the modules, so the runner may use it too; it
-imports nothing of the project but ``src.atomic``."""
+``src/expr``, the data schema and the returns. The schema (trajectory payloads) is the
+contract between the runner, the data module and the modules, so the runner may use it
+too; it imports nothing of the project but ``src.atomic``. The returns (what a
+trajectory earned, ``src/data/returns.py``) read the schema alone."""
 
 import ast
 
@@ -17,7 +18,7 @@ ALLOWED = {
     "cost": {"src.expr", "src.cost"},
     "selfplay": {"src.expr", "src.cost", "src.selfplay", "src.data.schema"},
     "data": {"src.expr", "src.cost", "src.selfplay", "src.data"},
-    "modules": {"src.expr", "src.data.schema", "src.modules"},
+    "modules": {"src.expr", "src.data.schema", "src.data.returns", "src.modules"},
     "unified": {"src"},  # the loop's wiring, above everything
 }
 
@@ -52,3 +53,9 @@ def test_the_schema_is_a_leaf():
     path = PROJECT_ROOT / "src" / "data" / "schema.py"
     inside = [m for m in _imports(path) if m == "src" or m.startswith("src.")]
     assert inside == ["src.atomic"]
+
+
+def test_the_returns_read_the_schema_alone():
+    path = PROJECT_ROOT / "src" / "data" / "returns.py"
+    inside = [m for m in _imports(path) if m == "src" or m.startswith("src.")]
+    assert set(inside) == {"src.data.schema"}

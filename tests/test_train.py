@@ -207,7 +207,7 @@ def test_the_seed_experiment_keeps_the_seeds_literal_schedule():
     assert config.trainer.rounds == 30 and config.data.selfplay.trajectories_per_round == 50
     assert config.selfplay.runner.threshold == 0.3 and config.actor.update_batch_size == 0
     assert config.selfplay.runner.approval == "threshold" and config.actor.decisions == "approved"
-    assert config.actor.update.epochs == 1 and config.actor.update.clip == 0
+    assert config.actor["update"]["epochs"] == 1 and config.actor["update"]["clip"] == 0
     assert config.critic.target == "terminal" and config.critic.budget_weight == 0
     train = config.critic.train
     assert (train.first_round_epochs, train.epochs) == (50, 50)
@@ -222,7 +222,7 @@ def _update_rows(run_dir):
 def test_several_clipped_passes_over_a_round(tmp_path):
     result = _train(
         tmp_path, "logger=csv", "trainer.rounds=1", "actor.update.epochs=2",
-        "actor.update.clip=0.2", "actor.update_batch_size=5",
+        "actor.update.clip=0.2", "actor.update_batch_size=5", "actor.decisions=approved",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     with open(tmp_path / "csv" / "metrics.csv") as file:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .schema import REWARDS, SchemaError, Trajectory, terminal_reward
+from src.data.schema import REWARDS, SchemaError, Trajectory, terminal_reward
 
 TARGETS = ("terminal", "progress")
 
