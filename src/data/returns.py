@@ -1,6 +1,6 @@
 """What a trajectory earned, and which of its steps earned it: the return the critic
 learns and the advantages are taken against (``critic`` in conf: ``reward``, ``target``,
-``budget_weight``, ``time_weight``).
+``budget_weight``, ``time_weight``, ``discount``).
 
 The episode's return prices the budget it spent:
 

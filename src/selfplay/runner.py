@@ -4,7 +4,7 @@ by a policy, recording the steps the critic and the actor update read.
 Each epoch extracts the current best expression (static cost model), asks the policy for
 its features and every rule's probability, approves rules (training: each with
 probability p, a Bernoulli sample; a search: the settings' approval rule, by default the
-same sampling), applies the approved rules once each, in one egglog call
+top-k rules of highest p), applies the approved rules once each, in one egglog call
 (``EGraphEnv.apply_rules``), and records a step for each. A trajectory stops after
 ``max_steps`` epochs, when the e-graph reaches its node budget, after ``stall_epochs``
 epochs in which nothing new matched, or after ``patience`` epochs that did not lower the

@@ -35,7 +35,7 @@ from src.modules.policy import latency_prior
 from src.modules.quiet import quiet_lightning
 from src.selfplay.rules import RULES
 
-from .report import VALIDATION_FILE
+from .report import VALIDATION_FILE, validation_records
 from .search import runner_settings
 from .suites import pair_cases, scene_cases
 from .validation import validate
@@ -67,7 +67,7 @@ class ValidateEveryN(pl.Callback):
     and for the checkpoint that keeps the best, and written to ``validation.jsonl``."""
 
     def __init__(self, config: Mapping, run_dir: Path) -> None:
-        self.path = run_dir / VALIDATION_FILE
+        self.run_dir = run_dir
         v = config["validation"]
         self.every = int(v["every_n_rounds"])
         self.budget, self.time_limit_s = int(v["budget"]), float(v["time_limit_s"])
@@ -100,12 +100,10 @@ class ValidateEveryN(pl.Callback):
     def _record(self, round_index: int, metrics: Mapping[str, float]) -> None:
         """Rewrite ``validation.jsonl`` with this round's line (a redone round, after a
         resume, replaces its earlier line)."""
-        kept = []
-        if self.path.exists():
-            kept = [json.loads(line) for line in self.path.read_text().splitlines() if line]
-        kept = [r for r in kept if r["round"] != round_index]
+        kept = [r for r in validation_records(self.run_dir) if r["round"] != round_index]
         kept.append({"round": round_index, **metrics})
-        write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        lines = "".join(json.dumps(r) + "\n" for r in kept)
+        write_text_atomic(self.run_dir / VALIDATION_FILE, lines)
 
 
 class CheckpointOnInterrupt(pl.Callback):

@@ -164,19 +164,22 @@ def learning_curve(run_dir: Path) -> list[tuple[int, float]]:
 VALIDATION_FILE = "validation.jsonl"  # a training run's validation rounds (``loop.py``)
 
 
-def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
-    """(round, validation geomean speedup) from a training run's ``validation.jsonl``
-    ([] when the run did not validate)."""
+def validation_records(run_dir: Path) -> list[dict]:
+    """The lines of a training run's ``validation.jsonl`` ([] when it did not validate)."""
     path = run_dir / VALIDATION_FILE
     if not path.exists():
         return []
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return [(int(r["round"]), float(r["geomean_speedup"])) for r in records]
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def validation_curve(run_dir: Path) -> list[tuple[int, float]]:
+    """(round, validation geomean speedup) from a training run's ``validation.jsonl``."""
+    return [(int(r["round"]), float(r["geomean_speedup"])) for r in validation_records(run_dir)]
 
 
 def learning_curve_plot(run_dir: Path, path: Path) -> None:
     """The run's median trajectory speedup per round and, when it validated, its
-    validation geomean speedup (the sampled search on held-out cases)."""
+    validation geomean speedup (the search on held-out cases)."""
     import matplotlib
 
     matplotlib.use("Agg")
