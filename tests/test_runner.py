@@ -164,6 +164,52 @@ def test_top_k_approves_the_rules_of_highest_probability():
         dataclasses.replace(SETTINGS, approval="vote")
 
 
+def test_top_k_and_threshold_skip_the_rules_already_tried():
+    top = dataclasses.replace(SETTINGS, approval="top_k", top_k=0)
+    p = np.array([0.1, 0.9, 0.4, 0.9, 0.2])
+    rng = np.random.default_rng(0)
+    tried = np.array([False, True, False, True, False])
+    # round(sum of the untried p) = round(0.7) = 1: the best untried rule
+    assert np.flatnonzero(top.approve(p, rng, tried=tried)).tolist() == [2]
+    tried[2] = True  # 0.3 left: rounds to none
+    assert not top.approve(p, rng, tried=tried).any()
+    threshold = dataclasses.replace(SETTINGS, approval="threshold")
+    assert np.flatnonzero(threshold.approve(p, rng, tried=tried)).tolist() == []
+    tried[:] = False
+    assert np.flatnonzero(threshold.approve(p, rng, tried=tried)).tolist() == [1, 2, 3]
+
+
+def test_a_search_walks_down_the_ranking_while_the_state_does_not_change():
+    """Nothing matches a lone variable, so the state never changes: each epoch takes
+    round(sum p) of the rules not yet tried, never one twice, and the search stops
+    once that rounds to 0 (12 rules at p = 0.04 sum to 0.48)."""
+    walk = dataclasses.replace(
+        SETTINGS, approval="top_k", top_k=0, walk_down=True, max_steps=200, stall_epochs=3
+    )
+    outcome = _run("x", p=0.04, sample=False, settings=walk)
+    tried = [s.rule_idx for s in outcome.trajectory.steps]
+    assert len(tried) == len(set(tried)) == len(RULES) - 12
+    assert outcome.epochs < walk.max_steps  # the walk's end stopped it, not max_steps
+    # without the walk, the same rules again each epoch, until the stall stop
+    repeat = _run("x", p=0.04, sample=False, settings=dataclasses.replace(walk, walk_down=False))
+    assert repeat.epochs == walk.stall_epochs
+    assert len({s.rule_idx for s in repeat.trajectory.steps}) == 5  # round(122 * 0.04)
+
+
+def test_a_walk_starts_again_when_the_extracted_expression_changes():
+    walk = dataclasses.replace(
+        SETTINGS, approval="top_k", top_k=0, walk_down=True, max_steps=20, node_budget=100_000
+    )
+    outcome = _run("(+ (* x 1) (* x 0))", p=1.0, sample=False, settings=walk)
+    assert outcome.final.text == "x"
+    tried = [s.rule_idx for s in outcome.trajectory.steps]
+    # every rule in each state until the last, whose walk ends it after one epoch
+    assert len(tried) == len(RULES) * outcome.epochs and 2 <= outcome.epochs < walk.max_steps
+    # sampling (training) never walks: p = 1 approves every rule every epoch to max_steps
+    sampled = _run("(+ (* x 1) (* x 0))", p=1.0, sample=True, settings=walk)
+    assert sampled.epochs == walk.max_steps
+
+
 def test_evaluation_with_top_k_approves_k_rules_each_epoch():
     settings = dataclasses.replace(SETTINGS, approval="top_k", top_k=3)
     outcome = _run("(+ (* x 1) (* x 0))", p=0.01, sample=False, settings=settings)

@@ -186,15 +186,43 @@ def test_a_round_updates_on_every_decision(tmp_path):
 
 
 def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
+    from omegaconf import OmegaConf
+
+    from src.expr import parse_sexpr
+    from src.unified.search import actor_policy
     from src.unified.ship import ship
 
     summary = ship(smoke_run, tmp_path / "guide")
     assert summary["rounds_trained"] == ROUNDS
-    assert (tmp_path / "guide" / "actor.pxw").read_bytes() == (smoke_run / "actor.pxw").read_bytes()
+    # the best by validation (the only validation is after round 1), not the final actor
+    assert summary["shipped"] == {
+        "checkpoint": "checkpoints/best.ckpt",
+        "round": 1,
+        "validation_geomean_speedup": summary["validation_geomean_speedup"][0]["geomean_speedup"],
+    }
+    shipped = (tmp_path / "guide" / "actor.pxw").read_bytes()
+    assert shipped != (smoke_run / "actor.pxw").read_bytes()
+    config = OmegaConf.load(smoke_run / ".hydra" / "config.yaml")
+    expr = parse_sexpr("(+ (* a b) (* a c))")
+    policies = [
+        actor_policy(config, path)
+        for path in (tmp_path / "guide" / "actor.pxw", smoke_run / "checkpoints" / "best.ckpt")
+    ]
+    p_shipped, p_best = (p.probabilities(p.features(expr)) for p in policies)
+    np.testing.assert_allclose(p_shipped, p_best, rtol=1e-6)
     assert "experiment: smoke" in (tmp_path / "guide" / "config.yaml").read_text()
     metrics = json.loads((tmp_path / "guide" / "metrics.json").read_text())
     assert [r["round"] for r in metrics["median_speedup_per_round"]] == [0, 1, 2]
     assert [r["round"] for r in metrics["validation_geomean_speedup"]] == [1]
+
+
+def test_ship_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    from src.unified.ship import main
+
+    assert main([str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and ".hydra/config.yaml: not found" in error
+    assert error.count("\n") == 1
 
 
 def test_the_seed_experiment_keeps_the_seeds_literal_schedule():

@@ -59,3 +59,19 @@ def test_suites_spread_over_the_ladder_and_hold_what_their_buckets_say():
         assert low <= case.expr.dag_nodes <= high, (case.name, case.size, case.expr.dag_nodes)
     assert {c.size for c in pairs} == set(ladder.names)
     assert {c.size for c in scenes} >= {"medium", "large", "huge"}
+
+
+def test_the_random_policy_approves_its_draws_and_ranks_the_rest_at_random():
+    """Its drawn rules are the ones top_k approves; the rest come in a random order far
+    below them, so a walk down the ranking (walk_down) goes on at random, not by index."""
+    import numpy as np
+
+    settings = _settings(approval="top_k", top_k=0)
+    policy = RandomPolicy(5, 3)
+    p = policy.probabilities(np.zeros(0))
+    drawn = np.flatnonzero(p == 1.0)
+    assert len(drawn) == 5 and np.sum(p) < 5.5
+    assert np.flatnonzero(settings.approve(p, np.random.default_rng(0))).tolist() == drawn.tolist()
+    rest = np.argsort(-p, kind="stable")[5:]
+    assert sorted(rest.tolist()) != rest.tolist()  # not the table's order
+    assert settings.approve(p, np.random.default_rng(0), tried=p == 1.0).sum() == 0  # < 0.5 left

@@ -32,6 +32,7 @@ class Choice:
     None otherwise)."""
 
     output: Expr
+    final: Expr  # the search's final extraction (the seed when it made none)
     seed_ns: float
     output_ns: float
     final_ns: float | None
@@ -83,6 +84,7 @@ def fastest(
     final_why, final_error = checked[final]
     return Choice(
         output=passing[best],
+        final=final,
         seed_ns=ns[seed],
         output_ns=ns[passing[best]],
         final_ns=ns.get(final),

@@ -98,6 +98,9 @@ def run_trajectory(
     applied: list[str] = []
     stalled = epochs = flat = 0
     lowest = math.inf
+    walking = settings.walk_down and not sample and settings.approval != "sample"
+    tried = np.zeros(len(rules), dtype=bool)  # walking: the rules approved in this state
+    state: Expr | None = None
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
         t0 = time.perf_counter()
         best, best_cost = env.extract()
@@ -105,15 +108,20 @@ def run_trajectory(
         lowest = min(lowest, best_cost)
         if settings.patience and flat >= settings.patience:
             break  # the last epochs' rewrites did not lower the extracted cost
-        epochs += 1
-        extractions.append(best)
+        if best is not state:  # expressions are interned: identity is equality
+            state, tried[:] = best, False
         t1 = time.perf_counter()
         features = policy.features(best)
         p = policy.probabilities(features)
-        approved = settings.approve(np.asarray(p), rng, sample)
+        approved = settings.approve(np.asarray(p), rng, sample, tried if walking else None)
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
+        if walking and not approved.any():
+            break  # every rule the ranking approves was tried in this state
+        tried |= approved
+        epochs += 1
+        extractions.append(best)
         decisions.append(
             EpochDecisions(
                 features, np.asarray(p, np.float32), approved.copy(), best_cost, env.node_count()
@@ -135,7 +143,7 @@ def run_trajectory(
                 )
             )
         clock["apply"] += time.perf_counter() - t2
-        stalled = 0 if any(matches) else stalled + 1
+        stalled = 0 if any(matches) or walking else stalled + 1
         if env.node_count() >= settings.node_budget:
             break
         if settings.time_limit_s and time.perf_counter() - start >= settings.time_limit_s:

@@ -30,6 +30,7 @@ class RunnerSettings:
     approval: str  # evaluation's rule: sample (as training), threshold (p > threshold) or top_k
     top_k: int  # top_k approves this many rules of highest p; 0: round(sum of p)
     sample_seed: int  # sample: with the expression's text, seeds the search's draws
+    walk_down: bool  # top_k/threshold: never re-approve a rule in a state it was approved in
 
     def __post_init__(self) -> None:
         if self.approval not in APPROVALS:
@@ -42,18 +43,28 @@ class RunnerSettings:
         if self.max_candidates < 1:
             raise ValueError("selfplay.runner.max_candidates must be at least 1 (the final answer)")
 
-    def approve(self, p: np.ndarray, rng: np.random.Generator, sample: bool = False) -> np.ndarray:
+    def approve(
+        self,
+        p: np.ndarray,
+        rng: np.random.Generator,
+        sample: bool = False,
+        tried: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Approvals of the probabilities ``p``: each rule with probability p, a
         Bernoulli draw from ``rng`` (``sample``, training's rule, or approval ``sample``);
         p > threshold; or the ``top_k`` rules of highest p (``round(sum(p))`` of them
-        when 0: as many as sampling approves on average), ties to the lower index."""
+        when 0: as many as sampling approves on average), ties to the lower index. The
+        two deterministic rules never approve a rule marked in ``tried`` (the runner's
+        walk down the ranking, ``walk_down``)."""
         if sample or self.approval == "sample":
             return rng.random(len(p)) < p
+        fresh = np.ones(len(p), dtype=bool) if tried is None else ~tried
         if self.approval == "threshold":
-            return p > self.threshold
-        count = self.top_k or round(float(np.sum(p)))
+            return (p > self.threshold) & fresh
+        count = self.top_k or round(float(np.sum(p[fresh])))
+        ranked = [k for k in np.argsort(-p, kind="stable") if fresh[k]]
         approved = np.zeros(len(p), dtype=bool)
-        approved[np.argsort(-p, kind="stable")[: min(count, len(p))]] = True
+        approved[ranked[:count]] = True
         return approved
 
     def approvals(self, p: np.ndarray) -> int:

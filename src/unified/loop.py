@@ -27,7 +27,6 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from src.atomic import atomic_open, write_text_atomic
 from src.cost.measure import meter_from_config
-from src.data.ladder import default_ladder
 from src.data.selfplay import SelfPlayDataModule
 from src.modules.actor import ActorModule
 from src.modules.critic.round import RoundCritic
@@ -37,8 +36,7 @@ from src.selfplay.rules import RULES
 
 from .report import VALIDATION_FILE, validation_records
 from .search import runner_settings
-from .suites import pair_cases, scene_cases
-from .validation import validate
+from .validation import validate, validation_cases
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -73,12 +71,7 @@ class ValidateEveryN(pl.Callback):
         self.budget, self.time_limit_s = int(v["budget"]), float(v["time_limit_s"])
         self.settings = runner_settings(config)
         self.meter = meter_from_config(config["cost"])
-        ladder = default_ladder()
-        self.cases = pair_cases(int(v["pairs"]), int(v["seed"]), ladder) + scene_cases(
-            int(v["scenes"]), int(v["seed"]), ladder
-        )
-        if not self.cases:
-            raise ValueError("config validation: pairs and scenes are both 0")
+        self.cases = validation_cases(config)
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         round_index = trainer.current_epoch

@@ -25,7 +25,8 @@ from .search import Optimized, actor_policy, guided, resolve_checkpoint, runner_
 
 JSON_KEYS = (
     "name", "input", "output", "ns_before", "ns_after", "speedup", "max_rel_error", "ok",
-    "rules_applied", "egraph_nodes", "seconds", "candidates_measured", "raw_speedup",
+    "rules_applied", "egraph_nodes", "seconds", "candidates_measured", "raw_output",
+    "raw_speedup",
 )  # fmt: skip
 
 
@@ -71,6 +72,7 @@ def _record(result: Optimized, kernel: Kernel, syntax: str) -> dict:
         "egraph_nodes": result.egraph_nodes,
         "seconds": result.seconds,
         "candidates_measured": result.candidates_measured,
+        "raw_output": _written(kernel, syntax, result.raw_output or result.input),
         "raw_speedup": None if result.raw_speedup is None else _number(result.raw_speedup),
     }
 
@@ -78,6 +80,16 @@ def _record(result: Optimized, kernel: Kernel, syntax: str) -> dict:
 def _indented(text: str) -> str:
     """Multi-line text (FPCore) lined up under its first line in the report."""
     return text.replace("\n", "\n" + " " * 10)
+
+
+def _kept_input(record: dict) -> list[str]:
+    """The search's own answer, when the guard kept another (it did not measure faster
+    beyond the comparison's noise, or it failed the check)."""
+    if record["raw_output"] == record["output"]:
+        return []
+    raw = record["raw_speedup"]
+    measured = "failed the check" if raw is None else f"measured {raw:.3f}x"
+    return [f"  search: {_indented(record['raw_output'])} ({measured}: not given)"]
 
 
 def _show(record: dict, note: str) -> str:
@@ -88,6 +100,7 @@ def _show(record: dict, note: str) -> str:
             record["name"],
             f"  input:  {_indented(record['input'])}",
             f"  output: {_indented(record['output'])}",
+            *_kept_input(record),
             f"  {record['ns_before']:.4g} -> {record['ns_after']:.4g} ns/element, speedup "
             f"{record['speedup']:.3f}x, max relative error "
             f"{'inf' if error is None else f'{error:.3g}'}, {status}",

@@ -60,6 +60,7 @@ class Optimized:
     raw_ns_after: float | None = None
     candidates_measured: int = 0
     epochs: int = 0  # a guided search's epochs (saturation: its iterations)
+    raw_output: Expr | None = None  # the final extraction (raw_ns_after is its cost)
 
     @property
     def speedup(self) -> float:
@@ -80,7 +81,7 @@ def _guarded(
         method, name, expr, choice.output, choice.seed_ns, choice.output_ns,
         choice.output_error, not choice.final_disagreement, rules, nodes,
         time.perf_counter() - start, choice.final_disagreement, choice.final_ns,
-        choice.candidates_measured,
+        choice.candidates_measured, raw_output=choice.final,
     )  # fmt: skip
 
 
@@ -90,7 +91,7 @@ def runner_settings(config: Mapping) -> RunnerSettings:
 
 class RandomPolicy:
     """Approves ``rules_per_epoch`` rules drawn uniformly at random each epoch (as
-    probabilities 1 and 0, so the threshold keeps exactly those)."""
+    probability 1, the others far below, so the threshold keeps exactly those)."""
 
     def __init__(self, rules_per_epoch: int, seed: int) -> None:
         self.count = rules_per_epoch
@@ -100,8 +101,11 @@ class RandomPolicy:
         return np.zeros(0, dtype=np.float32)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """1 for the drawn rules; the others get a random order below them, summing to
+        under 0.5, so that top_k's round(sum p) approves the drawn ones and a walk down
+        the ranking (``walk_down``) goes on in random order."""
+        p = self.rng.random(len(RULES)) / (2 * len(RULES))
         chosen = self.rng.choice(len(RULES), size=min(self.count, len(RULES)), replace=False)
-        p = np.zeros(len(RULES))
         p[chosen] = 1.0
         return p
 
@@ -130,11 +134,17 @@ def actor_policy(config: Mapping, checkpoint: Path | None) -> ActorPolicy:
         net, _ = load_actor_weights(Path(checkpoint))
         net.encode_rules(templates)
         return ActorPolicy(net)
-    # a training checkpoint is a torch file of the LightningModule: only this path needs torch
+    return checkpoint_actor(config, Path(checkpoint)).policy()
+
+
+def checkpoint_actor(config: Mapping, checkpoint: Path):
+    """The ``ActorModule`` of a training run's Lightning checkpoint (a torch file: only
+    this path imports torch); ValueError naming the file when it cannot be one."""
     import torch
 
     from src.modules.actor import ActorModule
 
+    templates = [(rule.lhs, rule.rhs) for rule in RULES]
     actor = ActorModule(config["actor"], templates, [r.name for r in RULES], latency_prior(config))
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
@@ -143,7 +153,7 @@ def actor_policy(config: Mapping, checkpoint: Path | None) -> ActorPolicy:
     except Exception as error:  # torch raises many kinds for a file it cannot read
         raise ValueError(f"{checkpoint}: not a checkpoint ({type(error).__name__})") from None
     actor.load_state_dict(state)
-    return actor.policy()
+    return actor
 
 
 def guided(

@@ -1,38 +1,78 @@
 """``python -m src.unified.ship RUN_DIR``: copy a training run's actor into
 ``models/guide/`` (the guide ``optimize.py`` and ``evaluate.py`` use by default), with
 the run's resolved config and a summary of what it reached (``metrics.json``: rounds
-trained, the median speedup of each round's trajectories, and its validation curve)."""
+trained, the median speedup of each round's trajectories, its validation curve, and
+which actor was shipped).
+
+The actor shipped is the run's best by validation (``checkpoints/best.ckpt``, the
+search ``optimize.py`` runs, on held-out cases) when the run validated, else its final
+one (``actor.pxw``)."""
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from pathlib import Path
+
+from omegaconf import OmegaConf
 
 from src.atomic import write_bytes_atomic, write_text_atomic
 from src.config import PROJECT_ROOT
 from src.modules.weights import ActorWeightsError, load_actor_weights
 
 from .report import learning_curve, validation_curve
+from .search import checkpoint_actor
 
 GUIDE_DIR = PROJECT_ROOT / "models" / "guide"
 
 
+def _run_config(run_dir: Path) -> str:
+    path = run_dir / ".hydra" / "config.yaml"
+    if not path.exists():
+        raise ValueError(
+            f"{path}: not found; ship reads the run's Hydra output directory (a run trained "
+            "with hydra.run.dir=DIR has it; paths.run_dir=DIR alone writes it elsewhere)"
+        )
+    return path.read_text()
+
+
+def _best_weights(run_dir: Path, config_text: str) -> tuple[bytes, int]:
+    """The actor weight file of ``checkpoints/best.ckpt``, and its round."""
+    import torch
+
+    config = OmegaConf.create(config_text)
+    best = run_dir / config.paths.checkpoints / "best.ckpt"
+    actor = checkpoint_actor(config, best)
+    round_index = int(torch.load(best, map_location="cpu", weights_only=True)["epoch"])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "actor.pxw"
+        actor.save_weights(path)
+        return path.read_bytes(), round_index
+
+
 def ship(run_dir: Path, target: Path = GUIDE_DIR) -> dict:
-    weights = run_dir / "actor.pxw"
-    load_actor_weights(weights)  # refuse a corrupt or foreign file before copying it
+    config_text = _run_config(run_dir)
+    validations = validation_curve(run_dir)
+    if validations:
+        weights, round_index = _best_weights(run_dir, config_text)
+        shipped = {"checkpoint": "checkpoints/best.ckpt", "round": round_index}
+        shipped["validation_geomean_speedup"] = dict(validations).get(round_index)
+    else:
+        weights = (run_dir / "actor.pxw").read_bytes()
+        load_actor_weights(run_dir / "actor.pxw")  # refuse a corrupt or foreign file
+        shipped = {"checkpoint": "actor.pxw", "round": None}
     curve = learning_curve(run_dir)
     summary = {
         "run_dir": str(run_dir),
         "rounds_trained": len(curve),
+        "shipped": shipped,
         "median_speedup_per_round": [{"round": r, "median_speedup": s} for r, s in curve],
-        "validation_geomean_speedup": [
-            {"round": r, "geomean_speedup": g} for r, g in validation_curve(run_dir)
-        ],
+        "validation_geomean_speedup": [{"round": r, "geomean_speedup": g} for r, g in validations],
     }
     target.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(target / "actor.pxw", weights.read_bytes())
-    write_text_atomic(target / "config.yaml", (run_dir / ".hydra" / "config.yaml").read_text())
+    write_bytes_atomic(target / "actor.pxw", weights)
+    write_text_atomic(target / "config.yaml", config_text)
     write_text_atomic(target / "metrics.json", json.dumps(summary, indent=1) + "\n")
     return summary
 
@@ -44,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         summary = ship(Path(args[0]))
-    except (ActorWeightsError, OSError) as error:
+    except (ActorWeightsError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"shipped {summary['rounds_trained']} rounds of {args[0]} to {GUIDE_DIR}")
+    which = summary["shipped"]
+    print(
+        f"shipped the actor of {which['checkpoint']} (round {which['round']}) of "
+        f"{summary['rounds_trained']} rounds of {args[0]} to {GUIDE_DIR}"
+    )
     return 0
 
 

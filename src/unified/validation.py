@@ -7,16 +7,17 @@ the table's."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from src.cost.measure import CostMeter, default_meter
+from src.data.ladder import default_ladder
 from src.selfplay.runner import Policy, RunnerSettings
 
 from .report import geomean
 from .search import guided
-from .suites import Case
+from .suites import Case, pair_cases, scene_cases
 
 
 def validate(
@@ -51,3 +52,14 @@ def validate(
             f"{prefix}expressions": float(len(mine)),
         }
     return metrics
+
+
+def validation_cases(config: Mapping) -> list[Case]:
+    """The held-out cases ``config.validation`` names: its composed pairs, then its SDF
+    scenes, both from its own seed."""
+    v, ladder = config["validation"], default_ladder()
+    found = pair_cases(int(v["pairs"]), int(v["seed"]), ladder)
+    found += scene_cases(int(v["scenes"]), int(v["seed"]), ladder)
+    if not found:
+        raise ValueError("config validation: pairs and scenes are both 0")
+    return found

@@ -1,0 +1,81 @@
+"""Validation figures of one training run's actors under two search rules, on the same
+checkpoints and cases: the search ``optimize.py`` runs now (top-k walking down the
+ranking, ``selfplay.runner.walk_down``) and the one before it (top-k with the same
+rules each epoch, stopping after 5 epochs without progress). The untrained actor (the
+run's initialization) and saturation at the same budget are the yardsticks.
+
+Run: .venv/bin/python benchmarks/compare_searches.py RUN_DIR [--rounds 4 9 29]
+
+The cases, budget and time limit are the run's validation (``validation`` in its
+``.hydra/config.yaml``); each row runs every search on the same checkpoint in turn.
+Prints, per actor and search: the geometric-mean speedup (guarded, as ``val/``), the
+median e-graph nodes and the mean seconds per expression.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from src.cost.measure import meter_from_config
+from src.unified.report import geomean, validation_curve
+from src.unified.search import actor_policy, runner_settings, saturated
+from src.unified.validation import validate, validation_cases
+
+SEARCHES = {
+    "walk (now)": {"walk_down": True, "patience": 0},
+    "top-k, patience 5 (before)": {"walk_down": False, "patience": 5},
+}
+
+
+def _row(name: str, figures: list[dict]) -> str:
+    cells = [
+        f"{m['geomean_speedup']:.3f} / {m['egraph_nodes']:,.0f} / {m['seconds']:.2f} s"
+        for m in figures
+    ]
+    return f"| {name} | " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--rounds", type=int, nargs="*", help="default: the validated rounds")
+    args = parser.parse_args()
+    config = OmegaConf.load(args.run_dir / ".hydra" / "config.yaml")
+    v = config.validation
+    budget, time_limit = int(v.budget), float(v.time_limit_s)
+    cases = validation_cases(config)
+    meter = meter_from_config(config.cost)
+    base = runner_settings(config)
+    searches = {name: dataclasses.replace(base, **change) for name, change in SEARCHES.items()}
+    rounds = args.rounds or [r for r, _ in validation_curve(args.run_dir)]
+    actors = {"untrained": None} | {
+        f"round {r}": args.run_dir / config.paths.checkpoints / f"round{r:03d}.ckpt"
+        for r in rounds
+    }
+    print(f"{len(cases)} validation cases, {budget} e-nodes, {time_limit:.0f} s limit")
+    print("| actor | " + " | ".join(searches) + " |")
+    print("|---|" + "---|" * len(searches))
+    for name, checkpoint in actors.items():
+        policy = actor_policy(config, checkpoint)
+        figures = [
+            validate(policy, cases, budget, settings, time_limit, meter)
+            for settings in searches.values()
+        ]
+        print(_row(name, figures), flush=True)
+    limits = dict(config.selfplay.saturation) | {"max_nodes": budget, "seconds": time_limit}
+    start = time.perf_counter()
+    results = [saturated(c.name, c.expr, c.ranges, limits, base, meter=meter) for c in cases]
+    seconds = (time.perf_counter() - start) / len(cases)
+    speedup = geomean([r.speedup for r in results])
+    nodes = float(np.median([r.egraph_nodes for r in results]))
+    print(f"saturation: {speedup:.3f} / {nodes:,.0f} / {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
