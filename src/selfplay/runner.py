@@ -5,10 +5,13 @@ Each epoch extracts the current best expression (static cost model), asks the po
 its features and every rule's probability, approves rules (training: each with
 probability p, a Bernoulli sample; a search: the settings' approval rule, by default the
 top-k rules of highest p), applies the approved rules once each, in one egglog call
-(``EGraphEnv.apply_rules``), and records a step for each. A trajectory stops after
-``max_steps`` epochs, when the e-graph reaches its node budget, after ``stall_epochs``
-epochs in which nothing new matched, or after ``patience`` epochs that did not lower the
-extracted expression's static cost. The final expression is checked against the seed on
+(``EGraphEnv.apply_rules``), and records a step for each. A search with ``walk_down``
+does not approve a rule again in a state (the extracted expression) where it was
+approved: while the state stays, it goes down the ranking, and it ends when nothing is
+left to approve there. A trajectory stops after ``max_steps`` epochs, when the e-graph
+reaches its node budget, after ``stall_epochs`` epochs in which nothing new matched (not
+while walking), or after ``patience`` epochs that did not lower the extracted
+expression's static cost. The final expression is checked against the seed on
 sampled inputs and measured (JIT) in one paired comparison with the seed and a few of
 the epochs' extractions; the run's answer is the fastest of them (``fastest.py``), while
 the trajectory's cost and reward are the final expression's. A trajectory whose final
