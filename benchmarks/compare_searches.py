@@ -55,8 +55,7 @@ def main() -> None:
     searches = {name: dataclasses.replace(base, **change) for name, change in SEARCHES.items()}
     rounds = args.rounds or [r for r, _ in validation_curve(args.run_dir)]
     actors = {"untrained": None} | {
-        f"round {r}": args.run_dir / config.paths.checkpoints / f"round{r:03d}.ckpt"
-        for r in rounds
+        f"round {r}": args.run_dir / config.paths.checkpoints / f"round{r:03d}.ckpt" for r in rounds
     }
     print(f"{len(cases)} validation cases, {budget} e-nodes, {time_limit:.0f} s limit")
     print("| actor | " + " | ".join(searches) + " |")
