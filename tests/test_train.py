@@ -3,6 +3,7 @@ checkpoint, the actor weight file, W&B offline files with the metrics), the acto
 learning with finite losses, an exact resume, and a multirun sweep."""
 
 import csv
+import dataclasses
 import gzip
 import json
 import math
@@ -223,6 +224,28 @@ def test_ship_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: ") and ".hydra/config.yaml: not found" in error
     assert error.count("\n") == 1
+
+
+def test_the_recipes_episodes_are_its_own_and_its_searches_are_optimize_pys():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from src.config import CONF_DIR
+    from src.data.selfplay import episode_settings
+    from src.unified.search import runner_settings
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        config = compose(config_name="config", overrides=["+experiment=unified"])
+        plain = compose(config_name="optimize")
+    episode, search = episode_settings(config), runner_settings(config)
+    assert (episode.max_steps, episode.max_candidates, episode.patience) == (30, 1, 0)
+    # validation runs the search optimize.py runs (but for the node budget it is given)
+    assert search == dataclasses.replace(runner_settings(plain), node_budget=search.node_budget)
+    assert search.walk_down and search.max_candidates == 3
+    typo = OmegaConf.create(OmegaConf.to_container(config))  # not struct: a new key is taken
+    typo.data.selfplay.episode.max_step = 3
+    with pytest.raises(ValueError, match="max_step"):
+        episode_settings(typo)
 
 
 def test_the_seed_experiment_keeps_the_seeds_literal_schedule():

@@ -64,7 +64,6 @@ class SelfPlaySettings:
     workers: int
     seed: int
     gzip: bool
-    patience: int  # selfplay.runner.patience for self-play's trajectories
 
 
 def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajectory]) -> dict:
@@ -103,6 +102,17 @@ def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajec
 DECISIONS = ("approved", "all")
 
 
+def episode_settings(config: Mapping) -> RunnerSettings:
+    """The runner's settings for self-play's episodes: ``selfplay.runner`` (what every
+    search, validation included, runs) with ``data.selfplay.episode`` over it."""
+    episode = config["data"]["selfplay"]["episode"] or {}
+    unknown = sorted(set(episode) - {f.name for f in dataclasses.fields(RunnerSettings)})
+    if unknown:
+        raise ValueError(f"config data.selfplay.episode: {unknown}: not selfplay.runner settings")
+    merged = OmegaConf.merge(config["selfplay"]["runner"], episode)
+    return settings_from_config(RunnerSettings, merged, "selfplay.runner + data.selfplay.episode")
+
+
 class SelfPlayDataModule(pl.LightningDataModule):
     """See the module docstring. ``config`` is the root config."""
 
@@ -133,11 +143,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 f"config data.selfplay: sizes and curriculum stages take buckets of "
                 f"{', '.join(ladder.names)} (not {unknown}), curriculum_rounds at least 1"
             )
-        # self-play explores to the end: its own patience, not the search's
-        self.runner = dataclasses.replace(
-            settings_from_config(RunnerSettings, config["selfplay"]["runner"], "selfplay.runner"),
-            patience=self.settings.patience,
-        )
+        self.runner = episode_settings(config)
         self.update_batch_size = int(config["actor"]["update_batch_size"])
         update = config["actor"]["update"]
         self.update_passes = int(update["epochs"])
