@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from src.selfplay.egraph import EGraphEnv
 from src.selfplay.fastest import Choice, fastest
 from src.selfplay.rules import RULES
 from src.selfplay.runner import Policy, RunnerSettings, run_trajectory
+
+if TYPE_CHECKING:
+    from src.modules.actor import ActorModule
 
 # each saturation method and the egglog scheduler it runs (EGraphEnv.saturate)
 SATURATION_SCHEDULERS = {"saturation": "backoff", "saturation-simple": "simple"}
@@ -137,7 +141,7 @@ def actor_policy(config: Mapping, checkpoint: Path | None) -> ActorPolicy:
     return checkpoint_actor(config, Path(checkpoint)).policy()
 
 
-def checkpoint_actor(config: Mapping, checkpoint: Path):
+def checkpoint_actor(config: Mapping, checkpoint: Path) -> ActorModule:
     """The ``ActorModule`` of a training run's Lightning checkpoint (a torch file: only
     this path imports torch); ValueError naming the file when it cannot be one."""
     import torch
