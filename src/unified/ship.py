@@ -37,26 +37,27 @@ def _run_config(run_dir: Path) -> str:
     return path.read_text()
 
 
-def _best_weights(run_dir: Path, config_text: str) -> tuple[bytes, int]:
-    """The actor weight file of ``checkpoints/best.ckpt``, and its round."""
+def _best_weights(run_dir: Path, config_text: str) -> tuple[bytes, str, int]:
+    """The actor weight file of the run's best checkpoint, its path in the run, and its
+    round."""
     import torch
 
     config = OmegaConf.create(config_text)
-    best = run_dir / config.paths.checkpoints / "best.ckpt"
-    actor = checkpoint_actor(config, best)
-    round_index = int(torch.load(best, map_location="cpu", weights_only=True)["epoch"])
+    best = Path(config.paths.checkpoints) / "best.ckpt"
+    actor = checkpoint_actor(config, run_dir / best)
+    state = torch.load(run_dir / best, map_location="cpu", weights_only=True)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "actor.pxw"
         actor.save_weights(path)
-        return path.read_bytes(), round_index
+        return path.read_bytes(), str(best), int(state["epoch"])
 
 
 def ship(run_dir: Path, target: Path = GUIDE_DIR) -> dict:
     config_text = _run_config(run_dir)
     validations = validation_curve(run_dir)
     if validations:
-        weights, round_index = _best_weights(run_dir, config_text)
-        shipped = {"checkpoint": "checkpoints/best.ckpt", "round": round_index}
+        weights, best, round_index = _best_weights(run_dir, config_text)
+        shipped = {"checkpoint": best, "round": round_index}
         shipped["validation_geomean_speedup"] = dict(validations).get(round_index)
     else:
         weights = (run_dir / "actor.pxw").read_bytes()
