@@ -214,6 +214,17 @@ def test_evaluator_broadcasts_and_reports_missing_inputs():
         evaluate(e, {"x": 1.0})
 
 
+def test_a_memo_computes_shared_nodes_once_and_changes_no_value():
+    x = np.linspace(-3, 3, 16)
+    shared = apply("sin", var("x"))
+    first, second = apply("mul", shared, var("x")), apply("add", shared, const(1))
+    memo: dict = {}
+    assert np.array_equal(evaluate(first, {"x": x}, memo=memo), evaluate(first, {"x": x}))
+    memo[shared] = np.zeros(16, np.float32)  # a planted value shows the memo is read
+    np.testing.assert_array_equal(evaluate(second, {"x": x}, memo=memo), np.ones(16))
+    assert first in memo and second in memo
+
+
 def test_float32_fma_is_rounded_once():
     """Products of two 13-bit odd mantissas often fall exactly halfway between two
     float32s; a tiny addend then decides the rounding, which a float64 sum (rounded, then

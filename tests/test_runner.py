@@ -107,12 +107,36 @@ def test_a_search_stops_after_the_epoch_that_passes_its_time_limit():
     assert outcome.epochs == 1 and outcome.approved == len(outcome.trajectory.steps) > 0
 
 
+WRONG = _row("sin-to-cos", "trig", "(sin ?a)", "(cos ?a)", None)  # unsound on purpose
+MUL_ONE = next(rule for rule in RULES if rule.name == "mul-one")
+
+
 def test_a_wrong_final_expression_is_dropped():
-    wrong = _row("sin-to-cos", "trig", "(sin ?a)", "(cos ?a)", None)
-    outcome = _run("(sin x)", rules=(wrong,))
-    assert outcome.trajectory is None
+    final_only = dataclasses.replace(SETTINGS, check_states=False)
+    outcome = _run("(sin x)", rules=(WRONG,), settings=final_only)
+    assert outcome.trajectory is None and outcome.rollbacks == 0
     assert "disagrees with the seed's exact value" in outcome.dropped
     assert outcome.rules_applied == ["sin-to-cos"] * outcome.rules_applied.count("sin-to-cos")
+
+
+def test_a_search_goes_back_from_a_state_that_fails_the_check():
+    """check_states: the extraction that took the unsound rewrite fails the check; the
+    search goes back to the last state that passed, never applies that rule again, and
+    nothing is dropped. The given-up e-graph's e-nodes still count."""
+    walk = dataclasses.replace(SETTINGS, max_steps=10, approval="top_k", top_k=1)
+    outcome = _run("(* (sin x) 1)", rules=(WRONG, MUL_ONE), p=[0.4, 0.6], sample=False,
+                   settings=walk)  # fmt: skip
+    assert outcome.rollbacks == 1 and outcome.dropped is None
+    assert outcome.final.text == "(sin x)" and outcome.rules_applied.count("sin-to-cos") == 1
+    assert outcome.egraph_nodes > 4  # (sin x), x, 1 and the product; then (cos x) and more
+
+
+def test_training_bans_every_rule_of_the_epoch_that_led_to_a_failing_state():
+    outcome = _run("(* (sin x) 1)", rules=(WRONG, MUL_ONE), p=1.0, sample=True)
+    assert outcome.rollbacks == 1 and outcome.dropped is None
+    assert outcome.final.text == "(* (sin x) 1)"  # both rules were in that epoch
+    assert sorted(s.rule_idx for s in outcome.trajectory.steps) == [0, 1]
+    assert not any(d.approved.any() for d in outcome.trajectory.decisions[1:])
 
 
 class NanMeter:

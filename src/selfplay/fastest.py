@@ -19,7 +19,7 @@ import numpy as np
 from src.cost.measure import CostMeter
 from src.expr import Expr, VarRange
 
-from .check import check_equal
+from .check import SeedCheck
 from .settings import RunnerSettings
 
 
@@ -60,18 +60,21 @@ def fastest(
     ranges: Mapping[str, VarRange],
     settings: RunnerSettings,
     meter: CostMeter,
+    check: SeedCheck | None = None,
 ) -> Choice:
     """The fastest of ``seed`` and (up to ``settings.max_candidates`` of) ``candidates``,
     the search's extractions in the order it made them (the last is its final answer).
     A candidate that fails the semantic check is never chosen; a candidate is chosen
     over the seed only when the paired comparison measures it faster beyond its noise
-    margin (``Comparison.faster``)."""
+    margin (``Comparison.faster``). ``check``: the search's own ``SeedCheck`` of ``seed``
+    (its values of shared subexpressions are reused), or a new one."""
     final = candidates[-1] if candidates else seed
-    checked: dict[Expr, tuple[str, float]] = {seed: check_equal(seed, seed, ranges, settings)}
+    check = check or SeedCheck(seed, ranges, settings)
+    checked = {seed: check.check(seed)}
     for expr in spread_candidates(candidates, seed, settings.max_candidates):
-        checked[expr] = check_equal(seed, expr, ranges, settings)
+        checked[expr] = check.check(expr)
     if final not in checked:
-        checked[final] = check_equal(seed, final, ranges, settings)
+        checked[final] = check.check(final)
     passing = [e for e, (why, _) in checked.items() if not why or e is seed]
     comparison = meter.compare(passing, ranges)
     speedups = np.array([cost.speedup for cost in comparison.costs])

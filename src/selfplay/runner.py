@@ -11,12 +11,14 @@ approved: while the state stays, it goes down the ranking, and it ends when noth
 left to approve there. A trajectory stops after ``max_steps`` epochs, when the e-graph
 reaches its node budget, after ``stall_epochs`` epochs in which nothing new matched (not
 while walking), or after ``patience`` epochs that did not lower the extracted
-expression's static cost. The final expression is checked against the seed on
-sampled inputs and measured (JIT) in one paired comparison with the seed and a few of
-the epochs' extractions; the run's answer is the fastest of them (``fastest.py``), while
-the trajectory's cost and reward are the final expression's. A trajectory whose final
-expression disagrees, or whose cost is not finite, is dropped with its reason and the
-rules it applied.
+expression's static cost. With ``check_states`` each new extracted expression is
+checked against the seed on sampled inputs as it appears, and one that fails is gone
+back from (``checked.py``: its epoch's rules are banned for the rest of the run). The
+final expression is checked and measured (JIT) in one paired comparison with the seed
+and a few of the epochs' extractions; the run's answer is the fastest of them
+(``fastest.py``), while the trajectory's cost and reward are the final expression's. A
+trajectory whose final expression disagrees, or whose cost is not finite, is dropped
+with its reason and the rules it applied.
 
 ``src/selfplay`` never imports the actor: it receives any object with the ``Policy``
 methods.
@@ -37,7 +39,7 @@ from src.cost.static import StaticCostModel
 from src.data.schema import EpochDecisions, Trajectory, TrajectoryStep
 from src.expr import Expr, VarRange
 
-from .egraph import EGraphEnv
+from .checked import CheckedEGraph
 from .fastest import Choice, fastest
 from .rules import Rule
 from .settings import RunnerSettings
@@ -75,6 +77,7 @@ class RunOutcome:
     max_rel_error: float = 0.0
     choice: Choice | None = None  # the answer: the fastest measured (``fastest.py``)
     approved: int = 0  # rule approvals over all epochs (a step each)
+    rollbacks: int = 0  # states that failed the check and were gone back from (``checked.py``)
 
 
 def run_trajectory(
@@ -93,7 +96,7 @@ def run_trajectory(
     over the settings' approval rule (evaluation, which may sample too)."""
     clock = dict.fromkeys(RUNNER_PHASES, 0.0)
     start = time.perf_counter()
-    env = EGraphEnv(seed, rules, model, settings.node_budget)
+    env = CheckedEGraph(seed, ranges, rules, model, settings)
     clock["apply"] += time.perf_counter() - start
     extractions: list[Expr] = []
     steps: list[TrajectoryStep] = []
@@ -112,11 +115,12 @@ def run_trajectory(
         if settings.patience and flat >= settings.patience:
             break  # the last epochs' rewrites did not lower the extracted cost
         if best is not state:  # expressions are interned: identity is equality
-            state, tried[:] = best, False
+            state, tried[:] = best, env.banned
         t1 = time.perf_counter()
         features = policy.features(best)
         p = policy.probabilities(features)
-        approved = settings.approve(np.asarray(p), rng, sample, tried if walking else None)
+        fresh = tried if walking else env.banned
+        approved = settings.approve(np.asarray(p), rng, sample, fresh) & ~env.banned
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
@@ -157,11 +161,12 @@ def run_trajectory(
     clock["extract"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     searched = t0 - start
-    choice = fastest(seed, [*extractions, final], ranges, settings, meter)
+    choice = fastest(seed, [*extractions, final], ranges, settings, meter, env.check)
     clock["measure"] += time.perf_counter() - t0
     outcome = RunOutcome(
-        None, None, applied, nodes, epochs, clock, final, choice.final_error, choice, len(steps)
-    )
+        None, None, applied, nodes, epochs, clock, final, choice.final_error, choice, len(steps),
+        env.rollbacks,
+    )  # fmt: skip
     if choice.final_disagreement:
         outcome.dropped = choice.final_disagreement
         return outcome

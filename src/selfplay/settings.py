@@ -31,6 +31,7 @@ class RunnerSettings:
     top_k: int  # top_k approves this many rules of highest p; 0: round(sum of p)
     sample_seed: int  # sample: with the expression's text, seeds the search's draws
     walk_down: bool  # top_k/threshold: never re-approve a rule in a state it was approved in
+    check_states: bool  # check each new extracted expression; go back from one that fails
 
     def __post_init__(self) -> None:
         if self.approval not in APPROVALS:

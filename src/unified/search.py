@@ -28,7 +28,7 @@ from src.cost.static import StaticCostModel, default_static_model
 from src.expr import Expr, VarRange
 from src.modules.policy import ActorPolicy, fresh_net, latency_prior
 from src.modules.weights import load_actor_weights
-from src.selfplay.check import check_inputs, judge
+from src.selfplay.check import SeedCheck
 from src.selfplay.egraph import EGraphEnv
 from src.selfplay.fastest import Choice, fastest
 from src.selfplay.rules import RULES
@@ -227,14 +227,14 @@ def fast_math(
     meter: CostMeter | None = None,
 ) -> Optimized:
     """The input as it is, compiled with fast-math flags (what ``-ffast-math`` gives),
-    its outputs judged like any rewrite's (``check.judge``). Guarded like the others:
+    its outputs judged like any rewrite's (``SeedCheck.judge``). Guarded like the others:
     when the fast-math build measures slower, the answer is the plain build. (The two
     builds come from two meters, so this one comparison is not paired.)"""
     meter = meter or default_meter()
     start = time.perf_counter()
-    inputs = check_inputs([expr], ranges, settings)
+    check = SeedCheck(expr, ranges, settings)
     kernel = fast.jit.compile(expr)
-    disagreement, error = judge(expr, inputs, kernel(inputs, n=settings.check_elements), settings)
+    disagreement, error = check.judge(kernel(check.inputs, n=settings.check_elements))
     ok = not disagreement
     before = meter.measure(expr, ranges).ns_per_element
     raw = fast.measure(expr, ranges).ns_per_element if ok else None
