@@ -78,6 +78,13 @@ def test_match_binds_consistently_and_substitute_inverts_it():
     assert match(pattern, parse_sexpr("(- (sin x) (floor (cos x)))")) is None
 
 
+def test_postorder_leaves_out_known_nodes_and_what_only_they_reach():
+    shared, inner = var("y"), apply("sin", var("x"))
+    root = apply("add", apply("mul", inner, shared), shared)
+    assert postorder(root, known={inner}) == [shared, root.args[0], root]
+    assert postorder(root, known={root}) == []
+
+
 def test_deep_expressions_need_no_recursion():
     depth = 50_000
     e = var("x")

@@ -40,16 +40,15 @@ def evaluate(
         raise KeyError(f"no input for variable(s): {', '.join(missing)}")
     arrays = {name: np.asarray(inputs[name], dtype=dtype) for name in expr.variables}
     shape = np.broadcast_shapes(*(a.shape for a in arrays.values())) if arrays else ()
-    order = postorder(expr)
-    uses = {node: 0 for node in order}
-    for node in order:
-        for child in node.args:
-            uses[child] += 1
     values: dict[Expr, np.ndarray] = {} if memo is None else memo
+    order = postorder(expr, known=values)
+    uses: dict[Expr, int] = {}  # without a memo, each value is freed after its last use
+    if memo is None:
+        for node in order:
+            for child in node.args:
+                uses[child] = uses.get(child, 0) + 1
     with np.errstate(all="ignore"):
         for node in order:
-            if node in values:
-                continue
             if node.op == VAR:
                 values[node] = arrays[node.name]
             elif node.op == CONST:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import TypeVar
 
 import numpy as np
@@ -190,8 +190,9 @@ def _rebuild(op: str, name: str | None, value: float | None, args: tuple[Expr, .
     return apply(op, *args)
 
 
-def postorder(root: Expr) -> list[Expr]:
-    """Every distinct node of ``root``'s DAG once, each after all of its children."""
+def postorder(root: Expr, known: Container[Expr] = ()) -> list[Expr]:
+    """Every distinct node of ``root``'s DAG once, each after all of its children;
+    ``known`` nodes are left out, and so are the nodes reached only through them."""
     seen: set[int] = set()
     order: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(root, False)]
@@ -200,7 +201,7 @@ def postorder(root: Expr) -> list[Expr]:
         if expanded:
             order.append(node)
             continue
-        if id(node) in seen:
+        if id(node) in seen or node in known:
             continue
         seen.add(id(node))
         stack.append((node, True))
