@@ -16,7 +16,7 @@ from src.data.ladder import default_ladder
 from src.selfplay.runner import Policy, RunnerSettings
 
 from .report import geomean
-from .search import guided
+from .search import Optimized, guided
 from .suites import Case, pair_cases, scene_cases
 
 
@@ -36,10 +36,16 @@ def validate(
         raise ValueError("validate needs at least one case")
     budgeted = dataclasses.replace(settings, node_budget=budget, time_limit_s=time_limit_s)
     meter = meter or default_meter()
-    results = [
-        (case.size, guided(case.name, case.expr, case.ranges, policy, budgeted, meter=meter))
-        for case in cases
-    ]
+    return summarize(
+        [
+            (case.size, guided(case.name, case.expr, case.ranges, policy, budgeted, meter=meter))
+            for case in cases
+        ]
+    )
+
+
+def summarize(results: Sequence[tuple[str, Optimized]]) -> dict[str, float]:
+    """``validate``'s metrics of (size bucket, result) pairs, overall and per bucket."""
     metrics: dict[str, float] = {}
     for size in [None, *dict.fromkeys(size for size, _ in results)]:
         mine = [r for s, r in results if size is None or s == size]
