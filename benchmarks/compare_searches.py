@@ -6,11 +6,15 @@ before the walk (top-k with the same rules each epoch, stopping after 5 epochs w
 progress). The untrained actor (the run's initialization) and saturation at the same
 budget are the yardsticks.
 
-Run: .venv/bin/python benchmarks/compare_searches.py RUN_DIR [--rounds 4 9 29] [--fpcore]
+Run: .venv/bin/python benchmarks/compare_searches.py RUN_DIR [--rounds 4 9 29]
+     [--cases validation|fpcore|corpus-train]
 
 The cases, budget and time limit are the run's validation (``validation`` in its
-``.hydra/config.yaml``); ``--fpcore`` takes the evaluation's fpcore suite instead (the
-corpus's held-out half, where the rules' float32 failures show). Each row runs every
+``.hydra/config.yaml``); ``--cases fpcore`` takes the evaluation's fpcore suite instead
+(the corpus's held-out half, where the rules' float32 failures show), and ``--cases
+corpus-train`` the corpus kernels self-play may start from (its training half, up to
+``data.selfplay.corpus_max_dag_nodes``): the two side by side show how far what the
+actor learned on corpus kernels carries to ones it never saw. Each row runs every
 search, and saturation, on the same checkpoint, case by case in turn (so a slow phase
 of the machine falls on all of them), twice, timing the second (the first compiles the
 kernels several searches find). Prints, per actor and search: the geometric-mean
@@ -28,9 +32,12 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from src.cost.measure import meter_from_config
+from src.data.corpus import load_corpus, trainable
+from src.data.ladder import default_ladder
 from src.unified.report import validation_curve
 from src.unified.search import actor_policy, guided, runner_settings, saturated
 from src.unified.suites import cases as suite_cases
+from src.unified.suites import kernel_cases
 from src.unified.validation import summarize, validation_cases
 
 SEARCHES = {
@@ -54,14 +61,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--rounds", type=int, nargs="*", help="default: the validated rounds")
-    parser.add_argument("--fpcore", action="store_true", help="the evaluation's fpcore suite")
+    parser.add_argument(
+        "--cases", choices=["validation", "fpcore", "corpus-train"], default="validation"
+    )
     args = parser.parse_args()
     config = OmegaConf.load(args.run_dir / ".hydra" / "config.yaml")
     v = config.validation
     budget, time_limit = int(v.budget), float(v.time_limit_s)
-    if args.fpcore:
+    if args.cases == "fpcore":
         chosen = {"file": None, "suites": ["fpcore"], "max_dag_nodes": FPCORE_MAX_DAG_NODES}
         cases = suite_cases(chosen | {"data": config.data})[0]
+    elif args.cases == "corpus-train":
+        selfplay = config.data.selfplay
+        kernels = [
+            k
+            for k in load_corpus()[0]
+            if trainable(k, selfplay.corpus_holdout, selfplay.corpus_max_dag_nodes)
+        ]
+        cases = kernel_cases("corpus-train", kernels, FPCORE_MAX_DAG_NODES, default_ladder())[0]
     else:
         cases = validation_cases(config)
     meter = meter_from_config(config.cost)
@@ -78,8 +95,7 @@ def main() -> None:
         f"round {r}": args.run_dir / config.paths.checkpoints / f"round{r:03d}.ckpt" for r in rounds
     }
     limits = dict(config.selfplay.saturation) | {"max_nodes": budget, "seconds": time_limit}
-    which = "fpcore" if args.fpcore else "validation"
-    print(f"{len(cases)} {which} cases, {budget} e-nodes, {time_limit:.0f} s limit")
+    print(f"{len(cases)} {args.cases} cases, {budget} e-nodes, {time_limit:.0f} s limit")
     print("| actor | " + " | ".join([*searches, "saturation"]) + " |")
     print("|---|" + "---|" * (len(searches) + 1))
     for name, checkpoint in actors.items():
