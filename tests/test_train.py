@@ -35,6 +35,7 @@ METRICS = [
     "time/update",
     "selfplay/egraph_nodes_mean",
     "selfplay/dropped",
+    "selfplay/rollbacks",
     "time/generate",
     "time/critique",
 ]

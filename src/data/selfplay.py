@@ -70,6 +70,7 @@ def _round_metrics(outcomes: Sequence[RunOutcome], trajectories: Sequence[Trajec
     metrics: dict[str, float] = {
         "selfplay/trajectories": float(len(trajectories)),
         "selfplay/dropped": float(sum(o.dropped is not None for o in outcomes)),
+        "selfplay/rollbacks": float(sum(o.rollbacks for o in outcomes)),
         "selfplay/egraph_nodes_mean": float(np.mean([o.egraph_nodes for o in outcomes])),
         "selfplay/egraph_nodes_max": float(np.max([o.egraph_nodes for o in outcomes])),
         "selfplay/steps": float(sum(len(t.steps) for t in trajectories)),
