@@ -119,8 +119,8 @@ def run_trajectory(
         t1 = time.perf_counter()
         features = policy.features(best)
         p = policy.probabilities(features)
-        fresh = tried if walking else env.banned
-        approved = settings.approve(np.asarray(p), rng, sample, fresh) & ~env.banned
+        skip = tried if walking else env.banned  # top_k and threshold pass over these
+        approved = settings.approve(np.asarray(p), rng, sample, skip) & ~env.banned
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
