@@ -29,10 +29,11 @@ import dataclasses
 from functools import partial
 from pathlib import Path
 
+from evaluation_setup import evaluation_setup
 from omegaconf import OmegaConf
 
 from src.cost.measure import meter_from_config
-from src.data.corpus import load_corpus, trainable
+from src.data.corpus import trainable_kernels
 from src.data.ladder import default_ladder
 from src.unified.report import validation_curve
 from src.unified.search import actor_policy, guided, runner_settings, saturated
@@ -45,7 +46,6 @@ SEARCHES = {
     "walk, final check only": {"walk_down": True, "patience": 0, "check_states": False},
     "top-k, patience 5 (before)": {"walk_down": False, "patience": 5, "check_states": False},
 }
-FPCORE_MAX_DAG_NODES = 2500  # as evaluate.py's max_dag_nodes
 
 
 def _row(name: str, figures: list[dict]) -> str:
@@ -68,17 +68,14 @@ def main() -> None:
     config = OmegaConf.load(args.run_dir / ".hydra" / "config.yaml")
     v = config.validation
     budget, time_limit = int(v.budget), float(v.time_limit_s)
+    evaluate = evaluation_setup()[0]  # conf/evaluate.yaml: its suites and max_dag_nodes
     if args.cases == "fpcore":
-        chosen = {"file": None, "suites": ["fpcore"], "max_dag_nodes": FPCORE_MAX_DAG_NODES}
-        cases = suite_cases(chosen | {"data": config.data})[0]
+        cases = suite_cases(OmegaConf.merge(evaluate, {"suites": ["fpcore"], "file": None}))[0]
     elif args.cases == "corpus-train":
         selfplay = config.data.selfplay
-        kernels = [
-            k
-            for k in load_corpus()[0]
-            if trainable(k, selfplay.corpus_holdout, selfplay.corpus_max_dag_nodes)
-        ]
-        cases = kernel_cases("corpus-train", kernels, FPCORE_MAX_DAG_NODES, default_ladder())[0]
+        kernels = trainable_kernels(selfplay.corpus_holdout, selfplay.corpus_max_dag_nodes)
+        limit = int(evaluate.max_dag_nodes)
+        cases = kernel_cases("corpus-train", kernels, limit, default_ladder())[0]
     else:
         cases = validation_cases(config)
     meter = meter_from_config(config.cost)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import zlib
+from functools import cache
 from pathlib import Path
 
 from src.config import PROJECT_ROOT, conf_group
@@ -55,6 +56,12 @@ def trainable(kernel: Kernel, holdout: float, max_dag_nodes: int) -> bool:
     suite is every other kernel: none of them is ever trained on."""
     held_out = zlib.crc32(kernel.name.encode()) % 1000 < round(holdout * 1000)
     return not held_out and kernel.body.dag_nodes <= max_dag_nodes and kernel.body.sort == "num"
+
+
+@cache
+def trainable_kernels(holdout: float, max_dag_nodes: int) -> tuple[Kernel, ...]:
+    """Every corpus kernel self-play may start from (``trainable``)."""
+    return tuple(k for k in load_corpus()[0] if trainable(k, holdout, max_dag_nodes))
 
 
 def load_kernel(name: str) -> Kernel:

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from src.cost.measure import CostMeter, meter_from_config
 from src.cost.static import default_static_model
 from src.data.bwd_generator import BwdGenerator, GeneratorSettings
-from src.data.corpus import load_corpus, trainable
+from src.data.corpus import trainable_kernels
 from src.data.ladder import SizeLadder
 from src.data.scenes import MIN_DAG_NODES, SceneGenerator, SceneSettings
 from src.expr.settings import default_range
@@ -38,12 +38,6 @@ class RolloutTask:
     policy: Policy
     cost: str  # the run's ``cost`` config group as JSON (the worker's meter follows it)
     data: str  # the run's ``data`` config group as JSON (its generators follow it)
-
-
-@cache
-def _corpus(holdout: float, max_dag_nodes: int) -> tuple:
-    kernels, _ = load_corpus()
-    return tuple(k for k in kernels if trainable(k, holdout, max_dag_nodes))
 
 
 @cache
@@ -92,7 +86,9 @@ def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
     ``corpus_fraction``, else a scene with probability ``scene_fraction``, else the junk
     side of a BwdGenerator pair (composed to a size of ``sizes`` when given)."""
     fraction = task.corpus_fraction
-    corpus = _corpus(task.corpus_holdout, task.corpus_max_dag_nodes) if fraction > 0 else ()
+    corpus = (
+        trainable_kernels(task.corpus_holdout, task.corpus_max_dag_nodes) if fraction > 0 else ()
+    )
     if corpus and rng.random() < task.corpus_fraction:
         kernel = corpus[int(rng.integers(len(corpus)))]
         return kernel.body, kernel.ranges, kernel.name
