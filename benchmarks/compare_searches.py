@@ -13,13 +13,15 @@ The cases, budget and time limit are the run's validation (``validation`` in its
 ``.hydra/config.yaml``); ``--cases fpcore`` takes the evaluation's fpcore suite instead
 (the corpus's held-out half, where the rules' float32 failures show), and ``--cases
 corpus-train`` the corpus kernels self-play may start from (its training half, up to
-``data.selfplay.corpus_max_dag_nodes``): the two side by side show how far what the
-actor learned on corpus kernels carries to ones it never saw. Each row runs every
-search, and saturation, on the same checkpoint, case by case in turn (so a slow phase
-of the machine falls on all of them), twice, timing the second (the first compiles the
-kernels several searches find). Prints, per actor and search: the geometric-mean
-speedup (guarded, as ``val/``), the median e-graph nodes, the mean seconds per
-expression and the searches whose final expression failed the check.
+``data.selfplay.corpus_max_dag_nodes``, less the validation band): the two side by side
+show how far what the actor learned on corpus kernels carries to ones it never saw. The
+validation cases include that band (``validation.corpus``), also for a run made before
+it existed. Each row runs every search, and saturation, on the same checkpoint, case
+by case in turn (so a slow phase of the machine falls on all of them), twice, timing
+the second (the first compiles the kernels several searches find). Prints, per actor
+and search: the geometric-mean speedup (guarded, as ``val/``), the median e-graph nodes,
+the mean seconds per expression and the searches whose final expression failed the
+check; then the same per suite.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from evaluation_setup import evaluation_setup
 from omegaconf import OmegaConf
 
+from src.config import conf_group
 from src.cost.measure import meter_from_config
 from src.data.corpus import trainable_kernels
 from src.data.ladder import default_ladder
@@ -48,10 +51,12 @@ SEARCHES = {
 }
 
 
-def _row(name: str, figures: list[dict]) -> str:
+def _row(name: str, figures: list[dict], group: str = "") -> str:
+    """A table row of ``figures`` (``summarize``'s), overall or of one ``group``."""
+    p = f"{group}/" if group else ""
     cells = [
-        f"{m['geomean_speedup']:.3f} / {m['egraph_nodes']:,.0f} / {m['seconds']:.2f} s"
-        f" / {m['failures']:.0f}"
+        f"{m[p + 'geomean_speedup']:.3f} / {m[p + 'egraph_nodes']:,.0f} / "
+        f"{m[p + 'seconds']:.2f} s / {m[p + 'failures']:.0f}"
         for m in figures
     ]
     return f"| {name} | " + " | ".join(cells) + " |"
@@ -65,7 +70,12 @@ def main() -> None:
         "--cases", choices=["validation", "fpcore", "corpus-train"], default="validation"
     )
     args = parser.parse_args()
-    config = OmegaConf.load(args.run_dir / ".hydra" / "config.yaml")
+    # a run made before the corpus's validation band existed validates on today's cases
+    band = conf_group("corpus").validation
+    config = OmegaConf.merge(
+        {"validation": {"corpus": True}, "data": {"selfplay": {"corpus_validation": band}}},
+        OmegaConf.load(args.run_dir / ".hydra" / "config.yaml"),
+    )
     v = config.validation
     budget, time_limit = int(v.budget), float(v.time_limit_s)
     evaluate = evaluation_setup()[0]  # conf/evaluate.yaml: its suites and max_dag_nodes
@@ -73,7 +83,9 @@ def main() -> None:
         cases = suite_cases(OmegaConf.merge(evaluate, {"suites": ["fpcore"], "file": None}))[0]
     elif args.cases == "corpus-train":
         selfplay = config.data.selfplay
-        kernels = trainable_kernels(selfplay.corpus_holdout, selfplay.corpus_max_dag_nodes)
+        kernels = trainable_kernels(
+            selfplay.corpus_holdout, selfplay.corpus_max_dag_nodes, selfplay.corpus_validation
+        )
         limit = int(evaluate.max_dag_nodes)
         cases = kernel_cases("corpus-train", kernels, limit, default_ladder())[0]
     else:
@@ -111,8 +123,12 @@ def main() -> None:
                 order = list(runs)[k % len(runs) :] + list(runs)[: k % len(runs)]
                 for search in order:
                     result = runs[search](case.name, case.expr, case.ranges)
-                    results[search].append((case.size, result))
-        print(_row(name, [summarize(results[search]) for search in runs]), flush=True)
+                    results[search].append(((case.suite, case.size), result))
+        figures = [summarize(results[search]) for search in runs]
+        print(_row(name, figures), flush=True)
+        suites = dict.fromkeys(case.suite for case in cases)
+        for suite in suites if len(suites) > 1 else ():
+            print(_row(f"{name}, {suite}", figures, suite), flush=True)
 
 
 if __name__ == "__main__":

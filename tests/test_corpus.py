@@ -40,3 +40,18 @@ def test_kernels_load_by_name_with_suggestions():
         load_kernel("HairBSDF Mp upper")
     with pytest.raises(KeyError, match="graphics-pbrt"):
         load_file("graphics-pbr")
+
+
+def test_the_validation_band_splits_the_training_half_and_leaves_the_held_out_share():
+    from src.data.corpus import trainable, trainable_kernels, validates
+
+    seeds = trainable_kernels(0.5, 60, 0.1)
+    band = trainable_kernels(0.5, 60, 0.1, in_band=True)
+    assert len(band) >= 10 and len(seeds) >= 40
+    assert {k.name for k in seeds} | {k.name for k in band} == {
+        k.name for k in trainable_kernels(0.5, 60)
+    }
+    assert not {k.name for k in seeds} & {k.name for k in band}
+    held_out = [k for k in load_corpus()[0] if not trainable(k, 0.5, 10**6)]
+    assert held_out and not any(validates(k, 0.5, 0.1) for k in held_out)
+    assert trainable_kernels(0.5, 60, 0.0, in_band=True) == ()

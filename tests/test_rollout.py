@@ -47,7 +47,7 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     net.encode_rules([(r.lhs, r.rhs) for r in RULES])
     runner = runner_settings(config)
     task = rollout.RolloutTask(
-        0, 3, 7, 0.0, 0.5, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3), _data()
+        0, 3, 7, 0.0, 0.5, 0.1, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3), _data()
     )
     first, name = rollout.run_task(task)
     again, _ = rollout.run_task(task)
@@ -65,13 +65,24 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
         (0.0, ("medium",), "composed-"),
     ]:
         task = rollout.RolloutTask(
-            0, 0, 7, 0.0, 0.5, 60, scene_fraction, sizes, None, None, "{}", _data()
+            0, 0, 7, 0.0, 0.5, 0.1, 60, scene_fraction, sizes, None, None, "{}", _data()
         )
         for index in range(3):
             expr, ranges, name = rollout._seed_of(task, np.random.default_rng([7, 0, index]))
             assert name.startswith(prefix) and set(ranges) >= expr.variables
             low, high = ladder.span(sizes[0])
             assert low <= expr.dag_nodes <= high + 250, (name, expr.dag_nodes)
+
+
+def test_corpus_seeds_come_from_the_training_half_less_the_validation_band():
+    from src.data.corpus import trainable_kernels
+
+    task = rollout.RolloutTask(0, 0, 7, 1.0, 0.5, 0.1, 60, 0.0, (), None, None, "{}", _data())
+    seeds = {k.name for k in trainable_kernels(0.5, 60, 0.1)}
+    band = {k.name for k in trainable_kernels(0.5, 60, 0.1, in_band=True)}
+    drawn = {rollout._seed_of(task, np.random.default_rng([7, 0, i]))[2] for i in range(200)}
+    assert band and drawn <= seeds and not drawn & band
+    assert len(drawn) > len(seeds) // 2  # draws spread over the seeds
 
 
 def test_the_workers_generators_take_the_runs_data_settings():

@@ -75,3 +75,34 @@ def test_the_random_policy_approves_its_draws_and_ranks_the_rest_at_random():
     rest = np.argsort(-p, kind="stable")[5:]
     assert sorted(rest.tolist()) != rest.tolist()  # not the table's order
     assert settings.approve(p, np.random.default_rng(0), tried=p == 1.0).sum() == 0  # < 0.5 left
+
+
+def test_validation_reads_the_corpus_band_and_reports_each_suite():
+    from src.data.corpus import trainable_kernels
+    from src.unified.suites import cases as suite_cases
+    from src.unified.validation import validation_cases
+
+    config = OmegaConf.create(
+        {
+            "validation": {"pairs": 2, "scenes": 0, "seed": 99, "corpus": True},
+            "data": {"selfplay": OmegaConf.to_container(conf_group("data").selfplay, resolve=True)},
+        }
+    )
+    found = validation_cases(config)
+    corpus = [c for c in found if c.suite == "corpus"]
+    s = config.data.selfplay
+    band = trainable_kernels(
+        s.corpus_holdout, s.corpus_max_dag_nodes, s.corpus_validation, in_band=True
+    )
+    assert [c.name for c in corpus] == [k.name for k in band] and len(found) == 2 + len(band)
+    config.validation.corpus = False
+    assert [c.suite for c in validation_cases(config)] == ["pairs", "pairs"]
+    # the band comes out of the training half: evaluation's fpcore suite is the same
+    evaluation = OmegaConf.create(
+        {"suites": ["fpcore"], "file": None, "max_dag_nodes": 2500, "data": config.data}
+    )
+    assert not {c.name for c in suite_cases(evaluation)[0]} & {k.name for k in band}
+
+    metrics = validate(RandomPolicy(3, 0), found[:1] + corpus[:2], 200, _settings())
+    assert metrics["pairs/expressions"] == 1 and metrics["corpus/expressions"] == 2
+    assert metrics["expressions"] == 3

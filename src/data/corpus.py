@@ -49,19 +49,40 @@ def load_corpus() -> tuple[list[Kernel], list[KernelError]]:
     return kernels, errors
 
 
+def _band(kernel: Kernel) -> int:
+    """Where ``kernel`` falls in [0, 1000): a hash of its name, so that every split of the
+    corpus is the same on every machine."""
+    return zlib.crc32(kernel.name.encode()) % 1000
+
+
 def trainable(kernel: Kernel, holdout: float, max_dag_nodes: int) -> bool:
-    """Whether self-play may start from ``kernel``: a numeric kernel of at most
-    ``max_dag_nodes`` DAG nodes outside the held-out share ``holdout`` (chosen by a
-    hash of its name, so the split is the same on every machine). Evaluation's corpus
-    suite is every other kernel: none of them is ever trained on."""
-    held_out = zlib.crc32(kernel.name.encode()) % 1000 < round(holdout * 1000)
+    """Whether ``kernel`` is on training's side of the corpus: a numeric kernel of at most
+    ``max_dag_nodes`` DAG nodes outside the held-out share ``holdout`` (the first
+    ``holdout`` of the hash's range). Evaluation's corpus suite is every other kernel:
+    none of them is ever trained on."""
+    held_out = _band(kernel) < round(holdout * 1000)
     return not held_out and kernel.body.dag_nodes <= max_dag_nodes and kernel.body.sort == "num"
 
 
+def validates(kernel: Kernel, holdout: float, validation: float) -> bool:
+    """Whether ``kernel`` is in the validation band: the share ``validation`` of the hash's
+    range just after the held-out share. Training's validation reads these kernels and
+    self-play never starts from them; evaluation's suite does not change with the band."""
+    start = round(holdout * 1000)
+    return start <= _band(kernel) < start + round(validation * 1000)
+
+
 @cache
-def trainable_kernels(holdout: float, max_dag_nodes: int) -> tuple[Kernel, ...]:
-    """Every corpus kernel self-play may start from (``trainable``)."""
-    return tuple(k for k in load_corpus()[0] if trainable(k, holdout, max_dag_nodes))
+def trainable_kernels(
+    holdout: float, max_dag_nodes: int, validation: float = 0.0, in_band: bool = False
+) -> tuple[Kernel, ...]:
+    """The ``trainable`` corpus kernels outside the validation band (self-play's seeds),
+    or with ``in_band`` those inside it (validation's)."""
+    return tuple(
+        k
+        for k in load_corpus()[0]
+        if trainable(k, holdout, max_dag_nodes) and validates(k, holdout, validation) == in_band
+    )
 
 
 def load_kernel(name: str) -> Kernel:

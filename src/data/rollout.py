@@ -31,6 +31,7 @@ class RolloutTask:
     seed: int
     corpus_fraction: float
     corpus_holdout: float  # the corpus's held-out share (``corpus.trainable``)
+    corpus_validation: float  # its validation band's share (``corpus.validates``)
     corpus_max_dag_nodes: int
     scene_fraction: float
     sizes: tuple[str, ...]  # size buckets of composed pairs and scenes; () plain pairs
@@ -87,7 +88,9 @@ def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
     side of a BwdGenerator pair (composed to a size of ``sizes`` when given)."""
     fraction = task.corpus_fraction
     corpus = (
-        trainable_kernels(task.corpus_holdout, task.corpus_max_dag_nodes) if fraction > 0 else ()
+        trainable_kernels(task.corpus_holdout, task.corpus_max_dag_nodes, task.corpus_validation)
+        if fraction > 0
+        else ()
     )
     if corpus and rng.random() < task.corpus_fraction:
         kernel = corpus[int(rng.integers(len(corpus)))]

@@ -59,6 +59,7 @@ class SelfPlaySettings:
     trajectories_per_round: int
     corpus_fraction: float
     corpus_holdout: float
+    corpus_validation: float
     corpus_max_dag_nodes: int
     scene_fraction: float
     workers: int
@@ -218,6 +219,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 s.seed,
                 s.corpus_fraction,
                 s.corpus_holdout,
+                s.corpus_validation,
                 s.corpus_max_dag_nodes,
                 s.scene_fraction,
                 self.sizes(round_index),

@@ -61,7 +61,7 @@ class ActorWeightsEachRound(pl.Callback):
 
 class ValidateEveryN(pl.Callback):
     """Every ``every_n_rounds`` rounds, the actor's search on the held-out cases
-    (``validation.py``), logged as ``val/*`` (overall and per size bucket) for the logger
+    (``validation.py``), logged as ``val/*`` (overall, per suite and per size bucket) for the logger
     and for the checkpoint that keeps the best, and written to ``validation.jsonl``."""
 
     def __init__(self, config: Mapping, run_dir: Path) -> None:
@@ -83,8 +83,13 @@ class ValidateEveryN(pl.Callback):
         )
         module.log_dict({f"val/{k}": v for k, v in metrics.items()}, on_epoch=True)
         self._record(round_index, metrics)
+        suites = ", ".join(
+            f"{suite} {metrics[f'{suite}/geomean_speedup']:.3f}"
+            for suite in dict.fromkeys(case.suite for case in self.cases)
+        )
         print(
-            f"round {round_index}: validation geomean speedup {metrics['geomean_speedup']:.3f}, "
+            f"round {round_index}: validation geomean speedup {metrics['geomean_speedup']:.3f} "
+            f"({suites}), "
             f"e-graph nodes {metrics['egraph_nodes']:.0f} (median), failures "
             f"{metrics['failures']:.0f}, {time.perf_counter() - start:.1f} s",
             file=sys.stderr,
