@@ -61,8 +61,9 @@ class ActorWeightsEachRound(pl.Callback):
 
 class ValidateEveryN(pl.Callback):
     """Every ``every_n_rounds`` rounds, the actor's search on the held-out cases
-    (``validation.py``), logged as ``val/*`` (overall, per suite and per size bucket) for the logger
-    and for the checkpoint that keeps the best, and written to ``validation.jsonl``."""
+    (``validation.py``), logged as ``val/*`` (overall, per suite and per size bucket) for
+    the logger and for the checkpoint that keeps the best, and written to
+    ``validation.jsonl``."""
 
     def __init__(self, config: Mapping, run_dir: Path) -> None:
         self.run_dir = run_dir

@@ -32,7 +32,7 @@ def validate(
     """Metrics of ``policy`` on ``cases`` at ``budget`` e-nodes: ``geomean_speedup``,
     ``egraph_nodes`` (median), ``seconds`` (mean per expression), ``failures`` (semantic
     mismatches; the input is kept in their place) and ``expressions``, overall and as
-    ``SIZE/...`` per size bucket of the cases."""
+    ``SUITE/...`` and ``SIZE/...`` per suite and size bucket of the cases."""
     if not cases:
         raise ValueError("validate needs at least one case")
     budgeted = dataclasses.replace(settings, node_budget=budget, time_limit_s=time_limit_s)
