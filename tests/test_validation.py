@@ -97,11 +97,15 @@ def test_validation_reads_the_corpus_band_and_reports_each_suite():
     assert [c.name for c in corpus] == [k.name for k in band] and len(found) == 2 + len(band)
     config.validation.corpus = False
     assert [c.suite for c in validation_cases(config)] == ["pairs", "pairs"]
-    # the band comes out of the training half: evaluation's fpcore suite is the same
+    # the band comes out of the training half: evaluation's fpcore suite is disjoint from
+    # it, and the same with or without a band
     evaluation = OmegaConf.create(
         {"suites": ["fpcore"], "file": None, "max_dag_nodes": 2500, "data": config.data}
     )
-    assert not {c.name for c in suite_cases(evaluation)[0]} & {k.name for k in band}
+    fpcore = [c.name for c in suite_cases(evaluation)[0]]
+    assert fpcore and not set(fpcore) & {k.name for k in band}
+    evaluation.data.selfplay.corpus_validation = 0.0
+    assert [c.name for c in suite_cases(evaluation)[0]] == fpcore
 
     metrics = validate(RandomPolicy(3, 0), found[:1] + corpus[:2], 200, _settings())
     assert metrics["pairs/expressions"] == 1 and metrics["corpus/expressions"] == 2
