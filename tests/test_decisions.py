@@ -93,7 +93,7 @@ def test_decisions_survive_the_file(tmp_path):
     ("edit", "message"),
     [
         (lambda d: d.update(approved="01"), "'approved' must be 3 characters"),
-        (lambda d: d.update(approved="012"), "each 0 or 1"),
+        (lambda d: d.update(approved="012"), "each 0, 1 or -"),
         (lambda d: d.update(probabilities=[0.1, 1.5, 0.2]), "'probabilities' must be in"),
     ],
 )
@@ -126,3 +126,23 @@ def test_all_decisions_give_one_row_per_rule_and_epoch():
     assert np.array_equal(rows["rule_embedding"], embeddings[[0, 1, 2] * 3])
     assert rows["features"][:, 0].tolist() == [0.0] * 3 + [1.0] * 3 + [2.0] * 3
     assert np.allclose(rows["value_target"], np.log(1.0))
+
+
+def test_rules_that_were_not_eligible_are_kept_by_the_file_and_left_out_of_the_rows(tmp_path):
+    """A walk's tried rules (and banned ones) were not the policy's choice in that epoch:
+    the file marks them '-', and the update has no row for them."""
+    trajectory = _trajectory([[0], [], [1, 2]])
+    trajectory.decisions[1].eligible = np.array([False, True, True])  # rule 0 tried
+    trajectory.decisions[2].eligible = np.array([False, True, True])
+    assert trajectory_record(trajectory)["decisions"][2]["approved"] == "-11"
+    write_trajectories(tmp_path / "t.jsonl", [trajectory])
+    (back,) = read_trajectories(tmp_path / "t.jsonl")
+    assert back.decisions[0].eligible is None
+    assert back.decisions[1].eligible.tolist() == [False, True, True]
+    assert back.decisions[2].approved.tolist() == [False, True, True]
+    embeddings = np.arange(6, dtype=np.float32).reshape(3, 2)
+    rows = _decision_arrays([back], [np.array([1.0, 4.0, 6.0], np.float32)], embeddings)
+    assert rows["rule_index"].tolist() == [0, 1, 2, 1, 2, 1, 2]
+    assert rows["approved"].tolist() == [1, 0, 0, 0, 0, 1, 1]
+    assert rows["advantage"].tolist() == [1.0] * 5 + [5.0] * 2
+    assert np.array_equal(rows["rule_embedding"], embeddings[[0, 1, 2, 1, 2, 1, 2]])

@@ -77,6 +77,9 @@ def test_evaluation_can_sample_as_training_does():
     drawn = sampled.approve(p, np.random.default_rng(3))
     np.testing.assert_array_equal(drawn, np.random.default_rng(3).random(50) < p)
     assert sampled.approvals(p) == 25  # round(sum p): as many on average
+    tried = np.arange(50) % 2 == 0  # the same draws, the tried rules left out
+    walked = sampled.approve(p, np.random.default_rng(3), tried=tried)
+    np.testing.assert_array_equal(walked, drawn & ~tried)
     evaluated = _run("(+ (* x 1) (* x 0))", p=0.5, sample=False, settings=sampled)
     trained = _run("(+ (* x 1) (* x 0))", p=0.5, sample=True, settings=sampled)
     assert [s.rule_idx for s in evaluated.trajectory.steps] == [
@@ -87,7 +90,7 @@ def test_evaluation_can_sample_as_training_does():
 def test_a_search_stops_once_the_extracted_cost_stops_falling():
     # every rule each epoch: x * 1 + x * 0 is x after an epoch or two, then only grows
     settings = dataclasses.replace(
-        SETTINGS, max_steps=8, stall_epochs=30, patience=1, node_budget=100_000
+        SETTINGS, max_steps=8, stall_epochs=30, patience=1, node_budget=100_000, walk_down=False
     )
     patient = _run("(+ (* x 1) (* x 0))", p=1.0, settings=settings)
     assert patient.final.text == "x" and patient.epochs <= 3
@@ -96,7 +99,7 @@ def test_a_search_stops_once_the_extracted_cost_stops_falling():
 
 
 def test_stalled_trajectories_stop():
-    settings = dataclasses.replace(SETTINGS, max_steps=50, stall_epochs=2)
+    settings = dataclasses.replace(SETTINGS, max_steps=50, stall_epochs=2, walk_down=False)
     outcome = _run("x", p=1.0, settings=settings)
     assert outcome.epochs == 2  # nothing matches a lone variable
 
@@ -229,9 +232,31 @@ def test_a_walk_starts_again_when_the_extracted_expression_changes():
     tried = [s.rule_idx for s in outcome.trajectory.steps]
     # every rule in each state until the last, whose walk ends it after one epoch
     assert len(tried) == len(RULES) * outcome.epochs and 2 <= outcome.epochs < walk.max_steps
-    # sampling (training) never walks: p = 1 approves every rule every epoch to max_steps
+    # sampling walks too: at p = 1 it draws every untried rule, as the search takes them
     sampled = _run("(+ (* x 1) (* x 0))", p=1.0, sample=True, settings=walk)
-    assert sampled.epochs == walk.max_steps
+    assert [s.rule_idx for s in sampled.trajectory.steps] == tried
+    # without the walk, p = 1 approves every rule every epoch, to max_steps
+    again = dataclasses.replace(walk, walk_down=False)
+    assert _run("(+ (* x 1) (* x 0))", p=1.0, sample=True, settings=again).epochs == 20
+
+
+def test_a_sampled_walk_draws_from_the_untried_rules_and_records_its_last_decision():
+    """Training's walk (``walk_down`` with sampling): nothing matches a lone variable,
+    so the state never changes; each epoch draws from the rules not drawn yet, the
+    tried ones are not eligible, and the epoch that draws none ends the run and is
+    recorded as a decision (the policy's choice to stop)."""
+    walk = dataclasses.replace(SETTINGS, walk_down=True, max_steps=500, stall_epochs=3)
+    outcome = _run("x", p=0.3, sample=True, settings=walk)
+    drawn = [s.rule_idx for s in outcome.trajectory.steps]
+    assert len(drawn) == len(set(drawn)) and outcome.epochs < walk.max_steps
+    decisions = outcome.trajectory.decisions
+    assert len(decisions) == outcome.epochs + 1 and not decisions[-1].approved.any()
+    tried = np.zeros(len(RULES), bool)
+    for d in decisions:
+        eligible = np.ones(len(RULES), bool) if d.eligible is None else d.eligible
+        assert np.array_equal(eligible, ~tried) and not (d.approved & tried).any()
+        tried |= d.approved
+    assert decisions[0].eligible is None  # nothing tried yet: every rule eligible
 
 
 def test_evaluation_with_top_k_approves_k_rules_each_epoch():

@@ -240,6 +240,7 @@ def test_the_recipes_episodes_are_its_own_and_its_searches_are_optimize_pys():
         plain = compose(config_name="optimize")
     episode, search = episode_settings(config), runner_settings(config)
     assert (episode.max_steps, episode.max_candidates, episode.patience) == (30, 1, 0)
+    assert not episode.walk_down  # episodes sample every rule every epoch (docs/training.md)
     # validation runs the search optimize.py runs (but for the node budget it is given)
     assert search == dataclasses.replace(runner_settings(plain), node_budget=search.node_budget)
     assert search.walk_down and search.max_candidates == 3

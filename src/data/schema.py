@@ -58,13 +58,17 @@ class TrajectoryStep:
 @dataclass
 class EpochDecisions:
     """One epoch's decisions: the state the actor saw, every rule's probability, and
-    which rules were approved (sampled); the steps record the approved ones alone."""
+    which rules were approved (sampled); the steps record the approved ones alone.
+    ``eligible`` marks the rules the policy chose for or against: a walk's rules already
+    tried in this state, and rules banned after a failed check, were not (None: all were).
+    A walk's last epoch, in which it approved nothing, is recorded too."""
 
     accumulator_state: np.ndarray  # float32, as the epoch's steps have it
     probabilities: np.ndarray  # float32, one per rule of the table
     approved: np.ndarray  # bool, one per rule
     static_cost: float | None = None  # the static cost of the epoch's extraction (its progress)
     egraph_nodes: int | None = None  # the e-graph's e-nodes when the epoch began (its growth)
+    eligible: np.ndarray | None = None  # bool, one per rule; None: every rule
 
 
 @dataclass
@@ -129,6 +133,16 @@ def _step_record(step: TrajectoryStep) -> dict:
     return record
 
 
+def _decision_text(decisions: EpochDecisions) -> str:
+    """``approved`` in a file: 1 approved, 0 not, - not eligible (``EpochDecisions``)."""
+    eligible = (
+        np.ones(len(decisions.approved), bool) if decisions.eligible is None else decisions.eligible
+    )
+    return "".join(
+        ("1" if a else "0") if e else "-" for a, e in zip(decisions.approved, eligible, strict=True)
+    )
+
+
 def trajectory_record(trajectory: Trajectory) -> dict:
     """The JSON object of one trajectory line."""
     record = {
@@ -151,7 +165,7 @@ def trajectory_record(trajectory: Trajectory) -> dict:
             {
                 "accumulator_state": _float32_list(d.accumulator_state),
                 "probabilities": _float32_list(d.probabilities),
-                "approved": "".join("1" if a else "0" for a in d.approved),
+                "approved": _decision_text(d),
             }
             | ({} if d.static_cost is None else {"static_cost": float(d.static_cost)})
             | ({} if d.egraph_nodes is None else {"egraph_nodes": int(d.egraph_nodes)})
@@ -300,7 +314,8 @@ def _optional_count(line: _Line, record: dict, key: str, context: str = "") -> i
 
 def _read_decisions(line: _Line, record: dict, width: int | None) -> list[EpochDecisions]:
     """The optional ``decisions`` of a trajectory line: every epoch the same number of
-    rules, probabilities in [0, 1], ``approved`` a string of 0s and 1s, one per rule."""
+    rules, probabilities in [0, 1], ``approved`` a string of 0, 1 and - (not eligible),
+    one per rule."""
     found, rules = [], None
     for index, epoch in enumerate(record.get("decisions") or []):
         context = f"decisions {index}: "
@@ -308,13 +323,18 @@ def _read_decisions(line: _Line, record: dict, width: int | None) -> list[EpochD
         if not np.all((p >= 0) & (p <= 1)):
             raise line.fail(f"{context}'probabilities' must be in [0, 1]")
         approved = line.get(epoch, "approved", str, context)
-        if len(approved) != len(p) or set(approved) - {"0", "1"}:
-            raise line.fail(f"{context}'approved' must be {len(p)} characters, each 0 or 1")
+        if len(approved) != len(p) or set(approved) - {"0", "1", "-"}:
+            raise line.fail(f"{context}'approved' must be {len(p)} characters, each 0, 1 or -")
         state = line.vector(epoch, "accumulator_state", width, context)
         cost = line.number(epoch, "static_cost", context) if "static_cost" in epoch else None
         nodes = _optional_count(line, epoch, "egraph_nodes", context)
-        mask = np.frombuffer(approved.encode(), np.uint8) == ord("1")
-        found.append(EpochDecisions(state, p, mask, cost, nodes))
+        codes = np.frombuffer(approved.encode(), np.uint8)
+        eligible = codes != ord("-")
+        found.append(
+            EpochDecisions(
+                state, p, codes == ord("1"), cost, nodes, None if eligible.all() else eligible
+            )
+        )
         rules = len(p)
     return found
 

@@ -387,8 +387,9 @@ def _epoch_advantages(trajectory: Trajectory, advantages: np.ndarray) -> np.ndar
 def _decision_arrays(
     trajectories: Sequence[Trajectory], advantages: Sequence[np.ndarray], embeddings: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """One row per rule and epoch: the epoch's state, the rule's embedding (the round's
-    snapshot), whether it was approved, and the epoch's advantage."""
+    """One row per eligible rule and epoch (``EpochDecisions.eligible``): the epoch's
+    state, the rule's embedding (the round's snapshot), whether it was approved, and the
+    epoch's advantage."""
     names = ("features", "rule_index", "approved", "old_probability", "advantage", "value_target")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in names}
     rules = len(embeddings)
@@ -407,7 +408,14 @@ def _decision_arrays(
         )
     if not parts["features"]:
         return _step_arrays([], [])
-    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    eligible = np.concatenate(
+        [
+            np.ones(rules, bool) if d.eligible is None else d.eligible
+            for t in trajectories
+            for d in t.decisions
+        ]
+    )
+    arrays = {k: np.concatenate(v)[eligible] for k, v in parts.items()}
     arrays["rule_embedding"] = embeddings[arrays["rule_index"]].astype(np.float32)
     return arrays
 

@@ -5,13 +5,14 @@ Each epoch extracts the current best expression (static cost model), asks the po
 its features and every rule's probability, approves rules (training: each with
 probability p, a Bernoulli sample; a search: the settings' approval rule, by default the
 top-k rules of highest p), applies the approved rules once each, in one egglog call
-(``EGraphEnv.apply_rules``), and records a step for each. A search with ``walk_down``
+(``EGraphEnv.apply_rules``), and records a step for each. A run with ``walk_down``
 does not approve a rule again in a state (the extracted expression) where it was
-approved: while the state stays, it goes down the ranking, and it ends when nothing is
-left to approve there. A trajectory stops after ``max_steps`` epochs, when the e-graph
-reaches its node budget, after ``stall_epochs`` epochs in which nothing new matched (not
-while walking), or after ``patience`` epochs that did not lower the extracted
-expression's static cost. With ``check_states`` each new extracted expression is
+approved: while the state stays, a search goes down the ranking and a sampled run draws
+from the rules not yet tried, and either ends in the first epoch that approves nothing
+(that epoch's decisions are recorded too). A trajectory stops after ``max_steps``
+epochs, when the e-graph reaches its node budget, after ``stall_epochs`` epochs in which
+nothing new matched (not while walking), or after ``patience`` epochs that did not lower
+the extracted expression's static cost. With ``check_states`` each new extracted expression is
 checked against the seed on sampled inputs as it appears, and one that fails is gone
 back from (``checked.py``: its epoch's rules are banned for the rest of the run). The
 final expression is checked and measured (JIT) in one paired comparison with the seed
@@ -104,7 +105,7 @@ def run_trajectory(
     applied: list[str] = []
     stalled = epochs = flat = 0
     lowest = math.inf
-    walking = settings.walk_down and not sample and settings.approval != "sample"
+    walking = settings.walk_down
     tried = np.zeros(len(rules), dtype=bool)  # walking: the rules approved in this state
     state: Expr | None = None
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
@@ -119,21 +120,20 @@ def run_trajectory(
         t1 = time.perf_counter()
         features = policy.features(best)
         p = policy.probabilities(features)
-        skip = tried if walking else env.banned  # top_k and threshold pass over these
-        approved = settings.approve(np.asarray(p), rng, sample, skip) & ~env.banned
+        skip = (tried | env.banned) if walking else env.banned  # no rule approves these
+        approved = settings.approve(np.asarray(p), rng, sample, skip)
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
+        eligible = ~skip if skip.any() else None
+        p32 = np.asarray(p, np.float32)
+        cost, nodes = best_cost, env.node_count()
+        decisions.append(EpochDecisions(features, p32, approved.copy(), cost, nodes, eligible))
         if walking and not approved.any():
-            break  # every rule the ranking approves was tried in this state
+            break  # the walk ends in this state: a decision too (nothing more to try)
         tried |= approved
         epochs += 1
         extractions.append(best)
-        decisions.append(
-            EpochDecisions(
-                features, np.asarray(p, np.float32), approved.copy(), best_cost, env.node_count()
-            )
-        )
         chosen = [int(k) for k in np.flatnonzero(approved)]
         matches = env.apply_rules(chosen)
         for index, count in zip(chosen, matches, strict=True):

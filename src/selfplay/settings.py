@@ -30,7 +30,7 @@ class RunnerSettings:
     approval: str  # evaluation's rule: sample (as training), threshold (p > threshold) or top_k
     top_k: int  # top_k approves this many rules of highest p; 0: round(sum of p)
     sample_seed: int  # sample: with the expression's text, seeds the search's draws
-    walk_down: bool  # top_k/threshold: never re-approve a rule in a state it was approved in
+    walk_down: bool  # never re-approve a rule in a state it was approved in (any approval rule)
     check_states: bool  # check each new extracted expression; go back from one that fails
 
     def __post_init__(self) -> None:
@@ -54,12 +54,12 @@ class RunnerSettings:
         """Approvals of the probabilities ``p``: each rule with probability p, a
         Bernoulli draw from ``rng`` (``sample``, training's rule, or approval ``sample``);
         p > threshold; or the ``top_k`` rules of highest p (``round(sum(p))`` of them
-        when 0: as many as sampling approves on average), ties to the lower index. The
-        two deterministic rules never approve a rule marked in ``tried`` (the runner's
-        walk down the ranking, ``walk_down``)."""
-        if sample or self.approval == "sample":
-            return rng.random(len(p)) < p
+        when 0: as many as sampling approves on average), ties to the lower index. None of
+        them approves a rule marked in ``tried`` (the runner's walk down the ranking,
+        ``walk_down``); sampling draws for every rule all the same."""
         fresh = np.ones(len(p), dtype=bool) if tried is None else ~tried
+        if sample or self.approval == "sample":
+            return (rng.random(len(p)) < p) & fresh
         if self.approval == "threshold":
             return (p > self.threshold) & fresh
         count = self.top_k or round(float(np.sum(p[fresh])))
