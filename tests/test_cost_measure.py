@@ -89,6 +89,20 @@ def test_an_unusable_cache_path_is_a_clear_error(tmp_path):
         CostMeter(settings=QUICK, cache_path=blocker)
 
 
+def test_a_meter_measures_with_the_jit_it_is_given():
+    """A fresh ``Jit`` has no kernels yet (``len`` 0): the meter must still use it, not
+    the default one (the fast-math baseline once measured the plain build this way)."""
+    from src.cost.jit import Jit, default_jit, default_jit_settings
+    from src.unified.search import fast_math_meter
+
+    jit = Jit(dataclasses.replace(default_jit_settings(), fast_math=True))
+    assert CostMeter(jit, settings=QUICK).jit is jit and jit is not default_jit()
+    fast = fast_math_meter()
+    expr = parse_sexpr("(+ (* x y) 1)")
+    fast.measure(expr, {})
+    assert fast.jit.settings.fast_math and fast.jit.compile(expr).fast_math
+
+
 def test_variables_without_a_range_use_the_default_range(meter):
     default = meter.measure(parse_sexpr("(sqrt x)"))
     assert default.nonfinite > 0  # the default range [-1, 1] has negative inputs

@@ -91,7 +91,7 @@ class CostMeter:
         cache_path: Path | None = None,
         paired: PairedSettings | None = None,
     ) -> None:
-        self.jit = jit or default_jit()
+        self.jit = jit if jit is not None else default_jit()  # a Jit with no kernels is falsy
         self.settings = settings or default_measure_settings()
         self.paired = paired or default_paired_settings()
         self._memory: dict[str, Measurement] = {}
