@@ -135,11 +135,16 @@ def test_a_search_goes_back_from_a_state_that_fails_the_check():
 
 
 def test_training_bans_every_rule_of_the_epoch_that_led_to_a_failing_state():
-    outcome = _run("(* (sin x) 1)", rules=(WRONG, MUL_ONE), p=1.0, sample=True)
+    """From then on neither rule is eligible: the update has no row for a rule the
+    policy had no say over (``EpochDecisions.eligible``)."""
+    episode = dataclasses.replace(SETTINGS, walk_down=False)  # the recipe's episodes
+    outcome = _run("(* (sin x) 1)", rules=(WRONG, MUL_ONE), p=1.0, sample=True, settings=episode)
     assert outcome.rollbacks == 1 and outcome.dropped is None
     assert outcome.final.text == "(* (sin x) 1)"  # both rules were in that epoch
     assert sorted(s.rule_idx for s in outcome.trajectory.steps) == [0, 1]
-    assert not any(d.approved.any() for d in outcome.trajectory.decisions[1:])
+    later = outcome.trajectory.decisions[1:]
+    assert later and all(not d.approved.any() and not d.eligible.any() for d in later)
+    assert outcome.trajectory.decisions[0].eligible is None
 
 
 class NanMeter:
