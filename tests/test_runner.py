@@ -258,8 +258,7 @@ def test_a_sampled_walk_draws_from_the_untried_rules_and_records_its_last_decisi
     assert len(decisions) == outcome.epochs + 1 and not decisions[-1].approved.any()
     tried = np.zeros(len(RULES), bool)
     for d in decisions:
-        eligible = np.ones(len(RULES), bool) if d.eligible is None else d.eligible
-        assert np.array_equal(eligible, ~tried) and not (d.approved & tried).any()
+        assert np.array_equal(d.eligible_rules(), ~tried) and not (d.approved & tried).any()
         tried |= d.approved
     assert decisions[0].eligible is None  # nothing tried yet: every rule eligible
 

@@ -70,6 +70,10 @@ class EpochDecisions:
     egraph_nodes: int | None = None  # the e-graph's e-nodes when the epoch began (its growth)
     eligible: np.ndarray | None = None  # bool, one per rule; None: every rule
 
+    def eligible_rules(self) -> np.ndarray:
+        """``eligible`` as a mask over every rule (all True when it is None)."""
+        return np.ones(len(self.approved), bool) if self.eligible is None else self.eligible
+
 
 @dataclass
 class Trajectory:
@@ -135,9 +139,7 @@ def _step_record(step: TrajectoryStep) -> dict:
 
 def _decision_text(decisions: EpochDecisions) -> str:
     """``approved`` in a file: 1 approved, 0 not, - not eligible (``EpochDecisions``)."""
-    eligible = (
-        np.ones(len(decisions.approved), bool) if decisions.eligible is None else decisions.eligible
-    )
+    eligible = decisions.eligible_rules()
     return "".join(
         ("1" if a else "0") if e else "-" for a, e in zip(decisions.approved, eligible, strict=True)
     )

@@ -408,13 +408,7 @@ def _decision_arrays(
         )
     if not parts["features"]:
         return _step_arrays([], [])
-    eligible = np.concatenate(
-        [
-            np.ones(rules, bool) if d.eligible is None else d.eligible
-            for t in trajectories
-            for d in t.decisions
-        ]
-    )
+    eligible = np.concatenate([d.eligible_rules() for t in trajectories for d in t.decisions])
     arrays = {k: np.concatenate(v)[eligible] for k, v in parts.items()}
     arrays["rule_embedding"] = embeddings[arrays["rule_index"]].astype(np.float32)
     return arrays

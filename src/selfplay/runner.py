@@ -126,9 +126,8 @@ def run_trajectory(
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
         eligible = ~skip if skip.any() else None
-        p32 = np.asarray(p, np.float32)
-        cost, nodes = best_cost, env.node_count()
-        decisions.append(EpochDecisions(features, p32, approved.copy(), cost, nodes, eligible))
+        p32, nodes = np.asarray(p, np.float32), env.node_count()
+        decisions.append(EpochDecisions(features, p32, approved.copy(), best_cost, nodes, eligible))
         if walking and not approved.any():
             break  # the walk ends in this state: a decision too (nothing more to try)
         tried |= approved
