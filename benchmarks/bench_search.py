@@ -12,10 +12,10 @@ and the saturation baseline's limits with the same node budget and time limit
 (``benchmarks/evaluation_setup.py``: as ``evaluate.py`` compares them at one budget; its
 guide is the one timed, and the random policy approves ``--random-rules-per-epoch``).
 Each method runs on each expression in turn, so a slow phase of the machine hits them
-alike; the medians are printed per suite with the ratio guided / saturation (at most 1
-means the guided search is no slower). Each method runs once, untimed, on a small scene
-first (compiles and caches load there). Each speedup is the guarded answer's; "raw" is
-the final extraction's own.
+alike; the median and the mean are printed per suite with the ratios guided / saturation
+(at most 1 means the guided search is no slower; ``evaluate.py`` reports the mean). Each
+method runs once, untimed, on a small scene first (compiles and caches load there). Each
+speedup is the guarded answer's; "raw" is the final extraction's own.
 """
 
 from __future__ import annotations
@@ -63,11 +63,12 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=3)
     parser.add_argument("--scene-max-dag-nodes", type=int, default=1500)
     parser.add_argument("--random-rules-per-epoch", type=int, default=4)
+    parser.add_argument("--budget", type=int, help="e-nodes (default: the runner's node budget)")
     parser.add_argument(
         "--policies", nargs="+", choices=["random", "guide"], default=["random", "guide"]
     )
     args = parser.parse_args()
-    config, settings, limits = evaluation_setup()
+    config, settings, limits = evaluation_setup(args.budget)
     makers = {
         "random": lambda: RandomPolicy(args.random_rules_per_epoch, int(config.random_seed)),
         "guide": lambda: actor_policy(config, resolve_checkpoint(config.ckpt)),
@@ -112,13 +113,13 @@ def main() -> None:
                 line.append(f"{method} {walls[method][-1]:6.2f} s "
                             f"{choice.seed_ns / choice.output_ns:5.2f}x (raw {raw})")  # fmt: skip
             print("  ".join(line), flush=True)
-        base = float(np.median(walls["saturation"]))
-        print(f"  median seconds per expression: saturation {base:.2f}")
+        base, mean = float(np.median(walls["saturation"])), float(np.mean(walls["saturation"]))
+        print(f"  seconds per expression, median and mean: saturation {base:.2f}, {mean:.2f}")
         for method in policies:
-            median = float(np.median(walls[method]))
+            median, average = float(np.median(walls[method])), float(np.mean(walls[method]))
             parts = ", ".join(f"{p} {s:.1f} s" for p, s in split[method].items())
-            print(f"    {method:8} {median:.2f}  ({method} / saturation {median / base:.2f}x); "
-                  f"in all: {parts}")  # fmt: skip
+            print(f"    {method:8} {median:.2f}, {average:.2f}  ({method} / saturation "
+                  f"{median / base:.2f}x, {average / mean:.2f}x); in all: {parts}")  # fmt: skip
 
 
 if __name__ == "__main__":

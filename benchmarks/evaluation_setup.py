@@ -15,12 +15,17 @@ from src.config import CONF_DIR, settings_from_config
 from src.selfplay.runner import RunnerSettings
 
 
-def evaluation_setup() -> tuple[DictConfig, RunnerSettings, dict]:
-    """(the evaluate config, the runner's settings, saturation's limits)."""
+def evaluation_setup(budget: int | None = None) -> tuple[DictConfig, RunnerSettings, dict]:
+    """(the evaluate config, the runner's settings, saturation's limits), at ``budget``
+    e-nodes when it is given."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
         config = compose(config_name="evaluate")
     settings = settings_from_config(RunnerSettings, config.selfplay.runner, "selfplay.runner")
-    settings = dataclasses.replace(settings, time_limit_s=float(config.time_limit_s))
+    settings = dataclasses.replace(
+        settings,
+        time_limit_s=float(config.time_limit_s),
+        node_budget=budget or settings.node_budget,
+    )
     limits = dict(config.selfplay.saturation) | {
         "max_nodes": settings.node_budget,
         "seconds": settings.time_limit_s,

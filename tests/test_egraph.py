@@ -11,7 +11,7 @@ from src.config import default_config
 from src.cost.static import StaticCostModel, default_static_model
 from src.data.corpus import load_corpus
 from src.expr import CONST, evaluate, parse_infix, parse_sexpr
-from src.selfplay.egraph import EGraphEnv, language_program, pattern_text
+from src.selfplay.egraph import EGraphEnv, pattern_text, rule_program
 from src.selfplay.rules import RULES, RuleError
 from src.selfplay.rules.table import _row
 
@@ -61,7 +61,9 @@ def test_guards_fire_only_where_the_analysis_proves_them():
     assert env_of("pow(pow(exp(x), 3), 2)").apply(pow_pow) == 1
     odd_guard = _row("odd", "power", "(pow ?a 2)", "(* ?a ?a)", "(< ?a 1)")
     with pytest.raises(RuleError, match="cannot check the guard"):
-        language_program([odd_guard])
+        rule_program(0, odd_guard)
+    with pytest.raises(RuleError, match="cannot check the guard"):  # when the e-graph is made
+        EGraphEnv(parse_infix("x"), [odd_guard], default_static_model(), 10)
 
 
 def test_extraction_counts_shared_subexpressions_once():
@@ -187,3 +189,34 @@ def test_saturation_does_not_grow_an_e_graph_already_at_its_node_limit():
     nodes = env.node_count()
     report = env.saturate(30, nodes, 5.0, 1000, 2, 1)
     assert (report.iterations, report.stop, report.nodes) == (0, "nodes", nodes)
+
+
+def test_rules_that_cannot_match_are_skipped_without_changing_anything():
+    """apply_rules declares each rule at its first use and leaves out the rules whose
+    left side needs an op no e-node has; the same e-graph with every rule declared up
+    front, given every rule of each call by egglog directly, must report the same
+    matches and grow to the same size, also when an earlier rule of a call makes a later
+    one live."""
+    rng = np.random.default_rng(7)
+    # x - y has neither neg nor a constant: sub-as-add adds neg, neg-as-mul then matches
+    enabling = [INDEX["sub-as-add"], INDEX["neg-as-mul"], INDEX["neg-as-mul-rev"]]
+    seeds = ["x - y", "a*b + a*c", "sin(x) * sin(x) + cos(x) * cos(x)", "(x + y) * (x - y) / y"]
+    for text in seeds:
+        env, plain = env_of(text), env_of(text)
+        plain._declare(range(len(RULES)))  # every rule declared up front, as before first use
+        draws = [rng.integers(len(RULES), size=rng.integers(1, 9)) for _ in range(25)]
+        calls = [enabling, *(list(draw) for draw in draws)]
+        for call in calls:
+            steps = " ".join(f"(run-with bo r{k})" for k in call)
+            (output,) = plain._graph.run_program(  # every rule, none skipped
+                *plain._graph.parse_program(
+                    "(run-schedule (let-scheduler bo (back-off :match-limit "
+                    f"{env.match_limit})) (seq (saturate (run analysis)) {steps}))"
+                )
+            )
+            plain._changed()
+            counts = output.report.num_matches_per_rule
+            expected = [int(counts.get(RULES[k].name, 0)) for k in call]
+            assert env.apply_rules(call) == expected, (text, [RULES[k].name for k in call])
+            assert env.node_count() == plain.node_count()
+        assert expected and env.extract() == plain.extract()

@@ -245,6 +245,38 @@ def test_a_walk_starts_again_when_the_extracted_expression_changes():
     assert _run("(+ (* x 1) (* x 0))", p=1.0, sample=True, settings=again).epochs == 20
 
 
+def test_the_policy_reads_each_state_once_and_scores_every_epoch():
+    """Features are the state's alone: asked once while the extracted expression stays
+    (a walk's many epochs in one state), probabilities every epoch (a random policy's
+    change each time it is asked)."""
+
+    class CountingPolicy(FixedPolicy):
+        def __init__(self, rules, p):
+            super().__init__(rules, p)
+            self.states, self.scored = [], 0
+
+        def features(self, expr):
+            self.states.append(expr)
+            return super().features(expr)
+
+        def probabilities(self, features):
+            self.scored += 1
+            return super().probabilities(features)
+
+    walk = dataclasses.replace(
+        SETTINGS, approval="top_k", top_k=0, walk_down=True, max_steps=200, node_budget=100_000
+    )
+    policy = CountingPolicy(RULES, 0.04)
+    outcome = run_trajectory(
+        parse_sexpr("(+ (* x 1) (* y 0))"), {}, policy, RULES, walk, default_static_model(),
+        default_meter(), np.random.default_rng(0), "t0", sample=False,
+    )  # fmt: skip
+    decisions = outcome.trajectory.decisions
+    assert policy.scored == len(decisions) > len(policy.states) >= 2
+    assert len(set(policy.states)) == len(policy.states)  # each state read once
+    assert policy.states[-1] is outcome.final
+
+
 def test_a_sampled_walk_draws_from_the_untried_rules_and_records_its_last_decision():
     """Training's walk (``walk_down`` with sampling): nothing matches a lone variable,
     so the state never changes; each epoch draws from the rules not drawn yet, the

@@ -4,8 +4,11 @@ The expression language becomes egglog sorts (``Num``, ``Cond``) and one constru
 op (``OpAdd``, ``OpSin``, ...; egglog's own primitives own the lower-case names), plus
 ``Const`` (f64 holding a float32 value) and ``Var``. Each rule of the table is its own
 ruleset, so ``apply(i)`` runs rule i alone for one iteration and reports how many matches
-it had. The program text is generated from the op table and the rule table; it goes
-through egglog's low-level bindings (the Python DSL is slower for this).
+it had. The program text is generated from the op table and the rule table, parsed once
+per process, and run through egglog's low-level bindings (the Python DSL is slower for
+this). An e-graph declares a rule when it first applies it (saturation declares them
+all), and ``apply_rules`` leaves out the rules that cannot match yet: a guided search
+pays egglog only for the rules it uses.
 
 Guards become facts egglog can check: ``(>= ?a 0)``, ``(> ?a 0)`` and ``(!= ?a 0)``
 hold for an e-class known to be non-negative, positive or non-zero by a small analysis
@@ -22,8 +25,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from egglog import bindings as egg
 
@@ -97,8 +101,8 @@ def _guard_facts(rule: Rule) -> str:
     return f" :when (({_GUARD_RELATION[guard.op]} {subject.name}))"
 
 
-def language_program(rules: Sequence[Rule]) -> str:
-    """The egglog program declaring the language, the analysis and one ruleset per rule."""
+def language_program() -> str:
+    """The egglog program declaring the language and the guard analysis."""
     lines = [
         "(sort Num)",
         "(sort Cond)",
@@ -109,14 +113,45 @@ def language_program(rules: Sequence[Rule]) -> str:
         args = " ".join(_SORT[s] for s in spec.arg_sorts)
         lines.append(f"(constructor {CONSTRUCTOR[op]} ({args}) {_SORT[spec.sort]})")
     lines.append(_ANALYSIS)
-    for k, rule in enumerate(rules):
-        lines.append(f"(ruleset r{k})")
-        lines.append(
-            f"(rewrite {pattern_text(rule.lhs)} {pattern_text(rule.rhs)}"
-            f'{_guard_facts(rule)} :ruleset r{k} :name "{rule.name}")'
-        )
-    lines.append(f"(unstable-combined-ruleset all {' '.join(f'r{k}' for k in range(len(rules)))})")
     return "\n".join(lines)
+
+
+def rule_program(index: int, rule: Rule) -> str:
+    """The egglog program declaring ``rule`` as ruleset ``r{index}``, a rewrite alone."""
+    return (
+        f"(ruleset r{index})\n(rewrite {pattern_text(rule.lhs)} {pattern_text(rule.rhs)}"
+        f'{_guard_facts(rule)} :ruleset r{index} :name "{rule.name}")'
+    )
+
+
+def _ops(pattern: Expr) -> frozenset[str]:
+    """The ops (constants included) an e-graph needs e-nodes of for ``pattern`` to match."""
+    return frozenset(node.op for node in postorder(pattern) if node.op != VAR)
+
+
+@dataclass(frozen=True)
+class _Language:
+    """A rule table's egglog commands, parsed once per process (parsed commands are
+    plain data any new e-graph can run), and each rule's left and right side's ops."""
+
+    base: list  # language_program()
+    rules: list[list]  # rule_program(k, rule k)
+    combined: list  # the ruleset ``all`` of every rule, for saturation
+    lhs_ops: list[frozenset[str]]
+    rhs_ops: list[frozenset[str]]
+
+
+@cache
+def _language(rules: tuple[Rule, ...]) -> _Language:
+    parser = egg.EGraph()
+    every = " ".join(f"r{k}" for k in range(len(rules)))
+    return _Language(
+        parser.parse_program(language_program()),
+        [parser.parse_program(rule_program(k, rule)) for k, rule in enumerate(rules)],
+        parser.parse_program(f"(unstable-combined-ruleset all {every})"),
+        [_ops(rule.lhs) for rule in rules],
+        [_ops(rule.rhs) for rule in rules],
+    )
 
 
 @dataclass(frozen=True)
@@ -147,20 +182,23 @@ class EGraphEnv:
         self.model = model
         self.node_budget = node_budget
         self.match_limit = match_limit or int(conf_group("selfplay").egraph.match_limit)
+        self._language = _language(self.rules)  # a RuleError here names a rule egglog cannot take
         self._graph = egg.EGraph(seminaive=False)
-        self._run_text(language_program(self.rules))
+        self._graph.run_program(*self._language.base)
+        self._declared = [False] * len(self.rules)  # a rule is declared at its first use
+        self._combined = False
         self._frozen: egg.FrozenEGraph | None = None
         self._nodes: int | None = None
         self._extracted: tuple[Expr, float] | None = None
         self._built: dict = {}  # the nodes extractions have built (extraction.rebuild)
         self._root = self._insert(expr)
+        # ops that may have e-nodes (a superset: the seed's and every matched right side's);
+        # a rule whose left side needs any other op cannot match (apply_rules skips it)
+        self._present = set(_ops(expr))
         self._costs = {CONSTRUCTOR[op]: model.costs[op] for op in OPS} | {
             "Const": model.costs[CONST],
             "Var": model.costs[VAR],
         }
-
-    def _run_text(self, text: str) -> list:
-        return self._graph.run_program(*self._graph.parse_program(text))
 
     def _insert(self, expr: Expr) -> str:
         names: dict[Expr, str] = {}
@@ -223,23 +261,46 @@ class EGraphEnv:
         facts known when the program started, so it may miss a match on an e-class made
         by an earlier rule of the same call (a missed rewrite, never a wrong one). The
         node budget is checked once per call, so a call may end past it by what its
-        rules add (each is bounded by the back-off match limit)."""
+        rules add (each is bounded by the back-off match limit). A rule whose left side
+        needs an op no e-node has (nor an earlier rule of the call may add) cannot match:
+        it is not sent to egglog, where a rule costs time even when it matches nothing."""
         if not indices:
             return []
         if self.node_count() >= self.node_budget:
             return [0] * len(indices)
-        guarded = any(self.rules[k].guard is not None for k in indices)
-        steps = " ".join(f"(run-with bo r{k})" for k in indices)
-        analysis = "(saturate (run analysis)) " if guarded else ""
-        (command,) = self._graph.parse_program(
-            f"(run-schedule (let-scheduler bo (back-off :match-limit {self.match_limit})) "
-            f"(seq {analysis}{steps}))"
-        )
-        (output,) = self._graph.run_program(command)
-        if output.report.updated:
-            self._changed()
-        matches = output.report.num_matches_per_rule
-        return [int(matches.get(self.rules[k].name, 0)) for k in indices]
+        live, possible = [], set(self._present)
+        for k in indices:
+            if self._language.lhs_ops[k] <= possible:
+                live.append(k)
+                possible |= self._language.rhs_ops[k]
+        matches = dict.fromkeys(indices, 0)
+        if live:
+            self._declare(live)
+            guarded = any(self.rules[k].guard is not None for k in live)
+            steps = " ".join(f"(run-with bo r{k})" for k in live)
+            analysis = "(saturate (run analysis)) " if guarded else ""
+            (command,) = self._graph.parse_program(
+                f"(run-schedule (let-scheduler bo (back-off :match-limit {self.match_limit})) "
+                f"(seq {analysis}{steps}))"
+            )
+            (output,) = self._graph.run_program(command)
+            if output.report.updated:
+                self._changed()
+            counts = output.report.num_matches_per_rule
+            for k in live:
+                matches[k] = int(counts.get(self.rules[k].name, 0))
+                if matches[k]:
+                    self._present |= self._language.rhs_ops[k]
+        return [matches[k] for k in indices]
+
+    def _declare(self, indices: Iterable[int]) -> None:
+        """Declares the rules of ``indices`` not declared yet (declaring every rule is
+        most of an e-graph's set-up, and a guided search uses a part of them)."""
+        new = sorted({k for k in indices if not self._declared[k]})
+        if new:
+            self._graph.run_program(*(c for k in new for c in self._language.rules[k]))
+            for k in new:
+                self._declared[k] = True
 
     def saturate(
         self,
@@ -278,6 +339,11 @@ class EGraphEnv:
         stop, done = "iterations", 0
         if self.node_count() >= max_nodes:  # as a guided search: no step past the budget
             return SaturationReport(0, "nodes", self.node_count(), time.perf_counter() - start)
+        self._present.update(*self._language.rhs_ops)  # any rule may match from here on
+        if not self._combined:
+            self._declare(range(len(self.rules)))
+            self._graph.run_program(*self._language.combined)
+            self._combined = True
         while done < max_iterations:
             (output,) = self._graph.run_program(chunk)
             if output.report.updated:

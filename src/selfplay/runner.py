@@ -2,24 +2,24 @@
 by a policy, recording the steps the critic and the actor update read.
 
 Each epoch extracts the current best expression (static cost model), asks the policy for
-its features and every rule's probability, approves rules (training: each with
-probability p, a Bernoulli sample; a search: the settings' approval rule, by default the
-top-k rules of highest p), applies the approved rules once each, in one egglog call
-(``EGraphEnv.apply_rules``), and records a step for each. A run with ``walk_down`` does
-not approve a rule again in a state (the extracted expression) where it was approved:
-while the state stays, a search goes down the ranking and a sampled run draws from the
-rules not yet tried, and either ends in the first epoch that approves nothing (that
-epoch's decisions are recorded too). A trajectory stops after ``max_steps`` epochs, when
-the e-graph reaches its node budget, after ``stall_epochs`` epochs in which nothing new
-matched (not while walking), or after ``patience`` epochs that did not lower the
-extracted expression's static cost. With ``check_states`` each new extracted expression
-is checked against the seed on sampled inputs as it appears, and one that fails is gone
-back from (``checked.py``: its epoch's rules are banned for the rest of the run). The
-final expression is checked and measured (JIT) in one paired comparison with the seed
-and a few of the epochs' extractions; the run's answer is the fastest of them
-(``fastest.py``), while the trajectory's cost and reward are the final expression's. A
-trajectory whose final expression disagrees, or whose cost is not finite, is dropped
-with its reason and the rules it applied.
+every rule's probability in that state (its features, the state's alone, are read once
+while it stays), approves rules (training: each with probability p, a Bernoulli sample;
+a search: the settings' approval rule, by default the top-k rules of highest p), applies
+the approved rules once each, in one egglog call (``EGraphEnv.apply_rules``), and
+records a step for each. A run with ``walk_down`` does not approve a rule again in a
+state (the extracted expression) where it was approved: while the state stays, a search
+goes down the ranking and a sampled run draws from the rules not yet tried, and either
+ends in the first epoch that approves nothing (that epoch's decisions are recorded too).
+A trajectory stops after ``max_steps`` epochs, when the e-graph reaches its node budget,
+after ``stall_epochs`` epochs in which nothing new matched (not while walking), or after
+``patience`` epochs that did not lower the extracted expression's static cost. With
+``check_states`` each new extracted expression is checked against the seed on sampled
+inputs as it appears, and one that fails is gone back from (``checked.py``: its epoch's
+rules are banned for the rest of the run). The final expression is checked and measured
+(JIT) in one paired comparison with the seed and a few of the epochs' extractions; the
+run's answer is the fastest of them (``fastest.py``), while the trajectory's cost and
+reward are the final expression's. A trajectory whose final expression disagrees, or
+whose cost is not finite, is dropped with its reason and the rules it applied.
 
 ``src/selfplay`` never imports the actor: it receives any object with the ``Policy``
 methods.
@@ -115,10 +115,10 @@ def run_trajectory(
         lowest = min(lowest, best_cost)
         if settings.patience and flat >= settings.patience:
             break  # the last epochs' rewrites did not lower the extracted cost
+        t1 = time.perf_counter()
         if best is not state:  # expressions are interned: identity is equality
             state, tried[:] = best, env.banned
-        t1 = time.perf_counter()
-        features = policy.features(best)
+            features = policy.features(best)  # the state's alone: once while it stays
         p = policy.probabilities(features)
         skip = (tried | env.banned) if walking else env.banned  # no rule approves these
         approved = settings.approve(np.asarray(p), rng, sample, skip)
