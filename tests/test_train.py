@@ -16,6 +16,7 @@ import pytest
 
 from src.config import PROJECT_ROOT
 from src.modules.weights import load_actor_weights
+from src.selfplay.rules import RULES
 
 ROUNDS = 3
 METRICS = [
@@ -73,7 +74,7 @@ def test_the_smoke_run_leaves_every_file(smoke_run):
     assert (smoke_run / "checkpoints" / "last.ckpt").exists()
     assert (smoke_run / "checkpoints" / "round001.ckpt").exists()
     _, rules = load_actor_weights(smoke_run / "actor.pxw")
-    assert len(rules) == 122
+    assert len(rules) == len(RULES)
 
 
 def test_validation_runs_every_n_rounds_and_keeps_the_best_checkpoint(smoke_run):
@@ -176,7 +177,7 @@ def test_a_round_updates_on_every_decision(tmp_path):
         trajectory = json.loads(file.readline())
     approved = sum(d["approved"].count("1") for d in trajectory["decisions"])
     assert approved == len(trajectory["steps"]) and all(
-        len(d["approved"]) == len(d["probabilities"]) == 122 for d in trajectory["decisions"]
+        len(d["approved"]) == len(d["probabilities"]) == len(RULES) for d in trajectory["decisions"]
     )
     with open(tmp_path / "csv" / "metrics.csv") as file:
         losses = [
