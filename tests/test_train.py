@@ -8,6 +8,7 @@ import gzip
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -217,6 +218,47 @@ def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
     metrics = json.loads((tmp_path / "guide" / "metrics.json").read_text())
     assert [r["round"] for r in metrics["median_speedup_per_round"]] == [0, 1, 2]
     assert [r["round"] for r in metrics["validation_geomean_speedup"]] == [1]
+
+
+def test_evaluate_takes_the_guide_of_the_run_it_is_given(smoke_run, tmp_path):
+    """``evaluate.py run_dir=RUN`` evaluates the actor that RUN ships (its best by
+    validation), ``ckpt=`` overrides it, and neither means the shipped guide."""
+    from src.unified.evaluation import guide_checkpoint
+    from src.unified.ship import SHIPPED_GUIDE
+
+    best, final = smoke_run / "checkpoints" / "best.ckpt", smoke_run / "actor.pxw"
+    assert guide_checkpoint({"ckpt": None, "run_dir": str(smoke_run)}) == best
+    assert guide_checkpoint({"ckpt": str(final), "run_dir": str(smoke_run)}) == final
+    assert guide_checkpoint({"ckpt": None, "run_dir": None}) == SHIPPED_GUIDE
+
+
+def test_an_actor_trained_for_another_rule_table_is_refused(smoke_run, tmp_path):
+    """Rule biases are per position in the table: a weight file or checkpoint whose
+    recorded table is not this one is refused, naming the file and the first rule that
+    differs, instead of scoring each rule with another rule's bias."""
+    import torch
+    from omegaconf import OmegaConf
+
+    from src.modules.weights import ActorWeightsError, save_actor_weights
+    from src.unified.search import actor_policy
+
+    config = OmegaConf.load(smoke_run / ".hydra" / "config.yaml")
+    names = [rule.name for rule in RULES]
+    net, saved = load_actor_weights(smoke_run / "actor.pxw")
+    assert saved == names
+    moved = [names[0], "mul-one-left", *names[1:-1]]  # a rule inserted near the top
+    path = tmp_path / "other_table.pxw"
+    save_actor_weights(path, net, moved)
+    expected = f"{path}: the actor in it was trained for another rule table (rule 1 is "
+    expected += f"'mul-one-left' there and {names[1]!r} here)"
+    with pytest.raises(ActorWeightsError, match=re.escape(expected)):
+        actor_policy(config, path)
+    checkpoint = torch.load(smoke_run / "checkpoints" / "best.ckpt", weights_only=True)
+    assert checkpoint["pixelflow_rule_names"] == names
+    checkpoint["pixelflow_rule_names"] = moved
+    torch.save(checkpoint, tmp_path / "other_table.ckpt")
+    with pytest.raises(ValueError, match=r"other_table\.ckpt: .*another rule table \(rule 1 is"):
+        actor_policy(config, tmp_path / "other_table.ckpt")
 
 
 def test_ship_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):

@@ -28,7 +28,7 @@ from src.expr import Expr
 from .kernels import PARAM_GROUPS, Clip, LossSettings, StepBatch, loss_and_gradients
 from .nnue import ExprNnue, fixed_shapes
 from .policy import ActorPolicy, fresh_net
-from .weights import load_actor_weights, save_actor_weights
+from .weights import load_actor_weights, rule_table_mismatch, save_actor_weights
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -83,6 +83,19 @@ def step_batch(batch: Mapping[str, torch.Tensor], dtype: np.dtype) -> StepBatch:
     if any(len(array) != rows for array in arrays.values()):
         raise ValueError(f"actor batch fields have different lengths: {names}")
     return StepBatch(**arrays)
+
+
+RULE_NAMES_KEY = "pixelflow_rule_names"  # a Lightning checkpoint's record of the rule table
+
+
+def check_checkpoint_rules(checkpoint: Mapping, rules: Sequence[str], where: str) -> None:
+    """ValueError when a checkpoint's recorded rule table is not ``rules``."""
+    saved = checkpoint.get(RULE_NAMES_KEY)
+    mismatch = None if saved is None else rule_table_mismatch(saved, rules)
+    if mismatch:
+        raise ValueError(
+            f"{where}: the actor in it was trained for another rule table ({mismatch})"
+        )
 
 
 class ActorModule(pl.LightningModule):
@@ -203,6 +216,15 @@ class ActorModule(pl.LightningModule):
         """A snapshot of the current actor for the trajectory runner."""
         return ActorPolicy(self.net)
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """A Lightning checkpoint keeps the rule table the actor was trained for."""
+        checkpoint[RULE_NAMES_KEY] = list(self.rule_names)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Refuses a checkpoint trained for another rule table (one saved before the
+        table was recorded is taken as it is)."""
+        check_checkpoint_rules(checkpoint, self.rule_names, "the checkpoint")
+
     def save_weights(self, path: Path) -> None:
         """Write the actor weight file (``weights.py``)."""
         save_actor_weights(Path(path), self.net, self.rule_names)
@@ -210,11 +232,9 @@ class ActorModule(pl.LightningModule):
     def load_weights(self, path: Path) -> None:
         """Load an actor weight file into this module; its widths, feature settings and
         rule names must be this module's."""
-        net, rule_names = load_actor_weights(Path(path))
+        net, _ = load_actor_weights(Path(path), rules=self.rule_names)
         if net.shape != self.net.shape or net.feature_settings != self.features:
             raise ValueError(f"{path}: the actor in it has other widths or feature settings")
-        if list(rule_names) != list(self.rule_names):
-            raise ValueError(f"{path}: the actor in it was trained for another rule table")
         with torch.no_grad():
             for name, parameter in self.weights.items():
                 parameter.copy_(torch.from_numpy(net.params[name]))

@@ -58,8 +58,22 @@ def save_actor_weights(path: Path, net: ExprNnue, rule_names: Sequence[str] = ()
     write_bytes_atomic(Path(path), body + hashlib.sha256(body).digest())
 
 
-def load_actor_weights(path: Path, dtype: type = np.float32) -> tuple[ExprNnue, list[str]]:
-    """The net stored in ``path`` and the rule names saved with it."""
+def rule_table_mismatch(saved: Sequence[str], rules: Sequence[str]) -> str | None:
+    """Why an actor trained for the rules ``saved`` cannot score the table ``rules``
+    (its rule biases are per position), or None when they are the same table."""
+    if list(saved) == list(rules):
+        return None
+    for k, (there, here) in enumerate(zip(saved, rules, strict=False)):
+        if there != here:
+            return f"rule {k} is {there!r} there and {here!r} here"
+    return f"{len(saved)} rules there, {len(rules)} here"
+
+
+def load_actor_weights(
+    path: Path, dtype: type = np.float32, rules: Sequence[str] | None = None
+) -> tuple[ExprNnue, list[str]]:
+    """The net stored in ``path`` and the rule names saved with it; with ``rules`` (the
+    table it is to score), a file trained for another table is refused."""
     path = Path(path)
     try:
         blob = path.read_bytes()
@@ -78,9 +92,16 @@ def load_actor_weights(path: Path, dtype: type = np.float32) -> tuple[ExprNnue, 
         raise ActorWeightsError(f"{path}: checksum mismatch: the file is corrupt or truncated")
     try:
         header = json.loads(body[_PREFIX.size : _PREFIX.size + header_length])
-        return _net_from(header, body[_PREFIX.size + header_length :], dtype), header["rules"]
+        net = _net_from(header, body[_PREFIX.size + header_length :], dtype)
+        saved = header["rules"]
     except (KeyError, TypeError, ValueError) as error:
         raise ActorWeightsError(f"{path}: {error}") from None
+    mismatch = None if rules is None else rule_table_mismatch(saved, rules)
+    if mismatch:
+        raise ActorWeightsError(
+            f"{path}: the actor in it was trained for another rule table ({mismatch})"
+        )
+    return net, saved
 
 
 def _net_from(header: dict, payload: bytes, dtype: type) -> ExprNnue:

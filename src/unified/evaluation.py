@@ -9,7 +9,8 @@ far past the node budget its e-graph ended (``overshoot``) and how long it took.
 ``saturation`` (egglog, all rules, back-off scheduler), ``saturation-simple`` (its
 simple scheduler), ``random`` (uniformly random rules: per expression as many per epoch
 as the guide approves in its first epoch there, unless ``random_rules_per_epoch`` sets a
-number), ``untrained`` (a fresh actor) and ``guide`` (the trained actor). ``input`` and
+number), ``untrained`` (a fresh actor) and ``guide`` (the trained actor: ``ckpt``; else
+the actor that ``run_dir``'s run ships; else ``models/guide/``). ``input`` and
 ``fast-math`` use no budget: they run once per case and are listed at every budget.
 
 Every answer goes through the same semantic check and "never slower" guard
@@ -53,6 +54,7 @@ from .search import (
     runner_settings,
     saturated,
 )
+from .ship import SHIPPED_GUIDE, run_actor
 from .suites import Case, cases
 
 METHODS = (
@@ -218,15 +220,26 @@ def _check(config: Mapping) -> str | None:
     return None
 
 
+def guide_checkpoint(config: Mapping) -> Path:
+    """The guide evaluated: ``ckpt`` when set, else the actor ``run_dir``'s run ships
+    (its best by validation), else the shipped guide."""
+    if config["ckpt"]:
+        return resolve_checkpoint(config["ckpt"])
+    if config["run_dir"]:
+        return run_actor(Path(config["run_dir"]))
+    return SHIPPED_GUIDE
+
+
 def evaluate(config: Mapping) -> int:
     problem = _check(config)
     try:
-        if (
-            problem is None
-            and _needs_guide(config)
-            and not resolve_checkpoint(config["ckpt"]).exists()
-        ):
-            problem = f"{config['ckpt']}: no such checkpoint"
+        if problem is None and _needs_guide(config):
+            checkpoint = guide_checkpoint(config)
+            config = OmegaConf.merge(config, {"ckpt": str(checkpoint)})
+            if not checkpoint.exists():
+                problem = f"{checkpoint}: no such checkpoint"
+            else:
+                actor_policy(config, checkpoint)  # a file the workers could not load: one error
         found, skipped = cases(config) if problem is None else ([], [])
     except (ValueError, OSError) as error:
         problem = str(error)
@@ -243,7 +256,8 @@ def evaluate(config: Mapping) -> int:
     workers = int(config["workers"]) or os.cpu_count() or 1
     print(
         f"evaluate: {len(found)} expressions, {len(config['methods'])} methods, budgets "
-        f"{list(config['budgets'])}: {len(tasks)} searches on {workers} workers",
+        f"{list(config['budgets'])}: {len(tasks)} searches on {workers} workers"
+        + (f"; guide {config['ckpt']}" if _needs_guide(config) else ""),
         file=sys.stderr,
     )
     start, records = time.perf_counter(), []

@@ -135,7 +135,7 @@ def actor_policy(config: Mapping, checkpoint: Path | None) -> ActorPolicy:
         net.encode_rules(templates)
         return ActorPolicy(net)
     if Path(checkpoint).suffix == ".pxw":
-        net, _ = load_actor_weights(Path(checkpoint))
+        net, _ = load_actor_weights(Path(checkpoint), rules=[r.name for r in RULES])
         net.encode_rules(templates)
         return ActorPolicy(net)
     return checkpoint_actor(config, Path(checkpoint)).policy()
@@ -146,16 +146,18 @@ def checkpoint_actor(config: Mapping, checkpoint: Path) -> ActorModule:
     this path imports torch); ValueError naming the file when it cannot be one."""
     import torch
 
-    from src.modules.actor import ActorModule
+    from src.modules.actor import ActorModule, check_checkpoint_rules
 
     templates = [(rule.lhs, rule.rhs) for rule in RULES]
     actor = ActorModule(config["actor"], templates, [r.name for r in RULES], latency_prior(config))
     try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+        saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+        state = saved["state_dict"]
     except OSError as error:
         raise ValueError(f"{checkpoint}: cannot read: {error.strerror}") from None
     except Exception as error:  # torch raises many kinds for a file it cannot read
         raise ValueError(f"{checkpoint}: not a checkpoint ({type(error).__name__})") from None
+    check_checkpoint_rules(saved, actor.rule_names, str(checkpoint))
     actor.load_state_dict(state)
     return actor
 

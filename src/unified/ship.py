@@ -11,6 +11,7 @@ one (``actor.pxw``)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ from .report import learning_curve, validation_curve
 from .search import checkpoint_actor
 
 GUIDE_DIR = PROJECT_ROOT / "models" / "guide"
+SHIPPED_GUIDE = GUIDE_DIR / "actor.pxw"  # the guide optimize.py and evaluate.py use by default
 
 
 def _run_config(run_dir: Path) -> str:
@@ -37,27 +39,34 @@ def _run_config(run_dir: Path) -> str:
     return path.read_text()
 
 
-def _best_weights(run_dir: Path, config_text: str) -> tuple[bytes, str, int]:
-    """The actor weight file of the run's best checkpoint, its path in the run, and its
-    round."""
+def run_actor(run_dir: Path) -> Path:
+    """The actor a run ships: its best by validation (``best.ckpt`` in the run's
+    checkpoint folder) when it validated, else its final one (``actor.pxw``)."""
+    if validation_curve(run_dir):
+        config = OmegaConf.create(_run_config(run_dir))
+        return run_dir / config.paths.checkpoints / "best.ckpt"
+    return run_dir / "actor.pxw"
+
+
+def _checkpoint_weights(checkpoint: Path, config_text: str) -> tuple[bytes, int]:
+    """The actor weight file of a run's Lightning checkpoint, and its round."""
     import torch
 
-    config = OmegaConf.create(config_text)
-    best = Path(config.paths.checkpoints) / "best.ckpt"
-    actor = checkpoint_actor(config, run_dir / best)
-    state = torch.load(run_dir / best, map_location="cpu", weights_only=True)
+    actor = checkpoint_actor(OmegaConf.create(config_text), checkpoint)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "actor.pxw"
         actor.save_weights(path)
-        return path.read_bytes(), str(best), int(state["epoch"])
+        return path.read_bytes(), int(state["epoch"])
 
 
 def ship(run_dir: Path, target: Path = GUIDE_DIR) -> dict:
     config_text = _run_config(run_dir)
     validations = validation_curve(run_dir)
-    if validations:
-        weights, best, round_index = _best_weights(run_dir, config_text)
-        shipped = {"checkpoint": best, "round": round_index}
+    best = run_actor(run_dir)
+    if best.suffix == ".ckpt":
+        weights, round_index = _checkpoint_weights(best, config_text)
+        shipped = {"checkpoint": os.path.relpath(best, run_dir), "round": round_index}
         shipped["validation_geomean_speedup"] = dict(validations).get(round_index)
     else:
         weights = (run_dir / "actor.pxw").read_bytes()
@@ -72,7 +81,7 @@ def ship(run_dir: Path, target: Path = GUIDE_DIR) -> dict:
         "validation_geomean_speedup": [{"round": r, "geomean_speedup": g} for r, g in validations],
     }
     target.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(target / "actor.pxw", weights)
+    write_bytes_atomic(target / SHIPPED_GUIDE.name, weights)
     write_text_atomic(target / "config.yaml", config_text)
     write_text_atomic(target / "metrics.json", json.dumps(summary, indent=1) + "\n")
     return summary
