@@ -204,7 +204,7 @@ def test_many_engines_in_one_process():
 
 @pytest.mark.parametrize("lanes", [1, 4, 16])
 def test_other_vector_widths(lanes):
-    jit = Jit(JitSettings(lanes, 2, 0, False))
+    jit = Jit(JitSettings(lanes, 2, 0, False, True))
     expr = parse_sexpr("(select (< x 0.5) (pow x 3) (hypot x 2))")
     x = np.linspace(-2, 2, 3 * lanes + 1, dtype=np.float32)
     assert ulp_distance(jit.compile(expr)({"x": x}), evaluate(expr, {"x": x})).max() <= MAX_ULPS
@@ -230,9 +230,9 @@ def test_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="no inputs and no n"):
         default_jit().compile(const(1.0))({})
     with pytest.raises(ValueError, match="power of two"):
-        JitSettings(6, 2, 0, False)
+        JitSettings(6, 2, 0, False, True)
     with pytest.raises(ValueError, match="codegen_level"):
-        JitSettings(8, 5, 0, False)
+        JitSettings(8, 5, 0, False, True)
 
 
 def test_bound_arrays_start_on_a_cache_line():
@@ -243,3 +243,23 @@ def test_bound_arrays_start_on_a_cache_line():
         assert all(a.ctypes.data % ALIGN_BYTES == 0 for a in [*call.arrays, call.out])
         call.run()
         assert np.array_equal(call.out, data + data * 2)
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_the_harness_times_with_subnormals_flushed_and_restores_the_caller(flush):
+    """With ``flush_subnormals`` the timed calls see subnormals as zero (x + x of 1e-40
+    is 0 in them), and a call after the timing computes in full again (the caller's
+    MXCSR restored); without it the timed calls compute 2e-40 like any other call. Bits
+    are compared: a float comparison would itself read subnormals as zero were the flush
+    left on."""
+    settings = default_jit_settings()
+    jit = Jit(JitSettings(settings.lanes, settings.codegen_level, 0, False, flush))
+    n = 8 + TAIL
+    x = np.full(n, 1e-40, np.float32)
+    call = jit.compile(parse_sexpr("(+ x x)")).bind({"x": x})
+    tiny = x.view(np.uint32) * 2  # a subnormal's double: its bits doubled (no exponent)
+    assert 0 < tiny[0] < 0x00800000  # x + x is still subnormal
+    call.time_calls(3)
+    assert call.out.view(np.uint32).tolist() == ([0] * n if flush else tiny.tolist())
+    call.run()
+    assert call.out.view(np.uint32).tolist() == tiny.tolist()

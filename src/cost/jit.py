@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import itertools
+import platform
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,16 +45,23 @@ class JitSettings:
     """``lanes``: float32 lanes of the vector loop (a power of two); ``codegen_level``:
     LLVM's code generator optimization level 0-3; ``ir_pass_level``: the speed level of
     LLVM's IR pass pipeline, 0 to skip it; ``fast_math``: the default for
-    ``Jit.compile``."""
+    ``Jit.compile``; ``flush_subnormals``: the timing harness runs the timed calls with
+    subnormals flushed to zero (x86-64 only; ``kernel_ir.harness_ir``)."""
 
     lanes: int
     codegen_level: int
     ir_pass_level: int
     fast_math: bool
+    flush_subnormals: bool
 
     def __post_init__(self) -> None:
         if self.lanes < 1 or self.lanes & (self.lanes - 1):
             raise ValueError(f"cost.jit.lanes must be a power of two, not {self.lanes}")
+        if self.flush_subnormals and platform.machine().lower() not in ("x86_64", "amd64"):
+            raise ValueError(
+                "cost.jit.flush_subnormals needs an x86-64 machine (MXCSR), not "
+                f"{platform.machine()}; set it to false"
+            )
         for key in ("codegen_level", "ir_pass_level"):
             if getattr(self, key) not in (0, 1, 2, 3):
                 raise ValueError(f"cost.jit.{key} must be 0, 1, 2 or 3, not {getattr(self, key)}")
@@ -180,7 +188,9 @@ class Jit:
         self._kernels: dict[tuple[str, bool], CompiledKernel] = {}
         # harness(kernel, inputs, out, n, calls, times): times ``calls`` calls of a kernel.
         self.harness = _HARNESS_TYPE(
-            self._add_module(runtime_ir(self.settings.lanes), HARNESS_NAME)
+            self._add_module(
+                runtime_ir(self.settings.lanes, self.settings.flush_subnormals), HARNESS_NAME
+            )
         )
 
     def _add_module(self, ir_text: str, name: str) -> int:

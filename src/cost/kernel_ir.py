@@ -14,14 +14,35 @@ from src.expr import BOOL, CONST, OPS, VAR, Expr, postorder
 from .lowering import LOWERINGS, MATH_LIBRARY, Emitter, vector_helper_ir
 
 # The harness times ``reps`` calls of a kernel, one clock_gettime(CLOCK_MONOTONIC) pair
-# per call, so Python's call overhead is never part of a measurement.
+# per call, so Python's call overhead is never part of a measurement. On x86-64 it can
+# time them with subnormals flushed to zero (MXCSR's FTZ and DAZ bits set for the timed
+# calls alone, the caller's MXCSR restored after): an op on a subnormal takes a microcode
+# assist whose cost on this machine changes from one process and moment to the next (the
+# same kernel timed 2.2x apart; docs/training.md), and log-uniform inputs make many.
 CLOCK_MONOTONIC = 1
 HARNESS_NAME = "pixelflow_time_calls"
-_HARNESS_IR = f"""
+MXCSR_FLUSH_BITS = 0x8040  # FTZ (bit 15) and DAZ (bit 6)
+_MXCSR_DECLARE = """declare void @llvm.x86.sse.stmxcsr(ptr)
+declare void @llvm.x86.sse.ldmxcsr(ptr)"""
+_MXCSR_FLUSH = f"""  %saved = alloca i32, align 4
+  %flushed = alloca i32, align 4
+  call void @llvm.x86.sse.stmxcsr(ptr %saved)
+  %old = load i32, ptr %saved
+  %new = or i32 %old, {MXCSR_FLUSH_BITS}
+  store i32 %new, ptr %flushed
+  call void @llvm.x86.sse.ldmxcsr(ptr %flushed)"""
+_MXCSR_RESTORE = "  call void @llvm.x86.sse.ldmxcsr(ptr %saved)"
+
+
+def harness_ir(flush_subnormals: bool) -> str:
+    """The timing harness's IR; ``flush_subnormals`` needs an x86-64 target."""
+    return f"""
 declare i32 @clock_gettime(i32, ptr)
+{_MXCSR_DECLARE if flush_subnormals else ""}
 
 define void @{HARNESS_NAME}(ptr %fn, ptr %inputs, ptr %out, i64 %n, i64 %reps, ptr %times) {{
 entry:
+{_MXCSR_FLUSH if flush_subnormals else ""}
   %ts = alloca {{i64, i64}}, align 8
   %sec = getelementptr inbounds {{i64, i64}}, ptr %ts, i32 0, i32 0
   %nsec = getelementptr inbounds {{i64, i64}}, ptr %ts, i32 0, i32 1
@@ -46,18 +67,19 @@ loop:
   %more = icmp slt i64 %next, %reps
   br i1 %more, label %loop, label %exit
 exit:
+{_MXCSR_RESTORE if flush_subnormals else ""}
   ret void
 }}
 """
 
 
-def runtime_ir(lanes: int) -> str:
+def runtime_ir(lanes: int, flush_subnormals: bool) -> str:
     """The module every kernel links against: the timing harness and the vector helpers
     of the math library functions."""
     helpers = [
         vector_helper_ir(function, OPS[op].arity, lanes) for op, function in MATH_LIBRARY.items()
     ]
-    return "\n".join([_HARNESS_IR, *helpers])
+    return "\n".join([harness_ir(flush_subnormals), *helpers])
 
 
 def _body(
