@@ -14,11 +14,12 @@ lowest and highest speedup over all processes and their ratio.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from omegaconf import OmegaConf
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEATS = 3  # comparisons per setting in each process
@@ -29,8 +30,7 @@ def child(kernel_name: str) -> dict[str, list[float]]:
     """This process's speedups of saturation's answer over the kernel, per setting."""
     from hydra import compose, initialize_config_dir
 
-    from src.cost.jit import Jit, default_jit_settings
-    from src.cost.measure import CostMeter
+    from src.cost.measure import meter_from_config
     from src.unified.search import runner_settings, saturated
     from src.unified.suites import cases
 
@@ -39,8 +39,8 @@ def child(kernel_name: str) -> dict[str, list[float]]:
     found, _ = cases(config)
     case = next(c for c in found if c.name == kernel_name)
     limits = dict(config.selfplay.saturation) | {"max_nodes": BUDGET}
-    meters = {  # each with its own Jit: meter_from_config shares the default one
-        flush: CostMeter(Jit(dataclasses.replace(default_jit_settings(), flush_subnormals=flush)))
+    meters = {
+        flush: meter_from_config(OmegaConf.merge(config.cost, {"jit": {"flush_subnormals": flush}}))
         for flush in (True, False)
     }
     answer = saturated(

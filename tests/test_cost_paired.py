@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from src.config import default_config, settings_from_config
+from src.cost.jit import default_jit
 from src.cost.measure import CostMeter, meter_from_config
 from src.cost.paired import (
     PairedSettings,
@@ -193,3 +194,6 @@ def test_a_meter_from_an_entry_points_config_takes_its_overrides():
     meter = meter_from_config(cost)
     assert meter.paired == dataclasses.replace(default_paired_settings(), max_wait_ms=5.0)
     assert meter.settings.seed == 7
+    assert meter.jit is default_jit()  # the same JIT settings: the shared JIT
+    plain = meter_from_config(OmegaConf.merge(cost, {"jit": {"flush_subnormals": False}}))
+    assert plain.jit is not default_jit() and not plain.jit.settings.flush_subnormals

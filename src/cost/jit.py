@@ -224,6 +224,11 @@ def default_jit_settings() -> JitSettings:
 
 
 @cache
+def shared_jit(settings: JitSettings) -> Jit:
+    """The process's shared ``Jit`` for ``settings`` (kernels compile once per process)."""
+    return Jit(settings)
+
+
 def default_jit() -> Jit:
     """The process's shared ``Jit``, with the settings in ``conf/cost``."""
-    return Jit()
+    return shared_jit(default_jit_settings())

@@ -39,7 +39,7 @@ from src.expr.sampling import sample_inputs
 from src.expr.settings import default_range, log_uniform_ratio
 
 from .cost_cache import CostCache
-from .jit import ALIGN_BYTES, BoundCall, Jit, default_jit, host_description
+from .jit import ALIGN_BYTES, BoundCall, Jit, JitSettings, default_jit, host_description, shared_jit
 from .paired import PairedSettings, default_paired_settings, log_margins, rotation, speedups
 from .quiet import QuietGate
 from .records import Comparison, Measurement, PairedCost
@@ -221,12 +221,13 @@ def default_measure_settings() -> MeasureSettings:
 
 
 def meter_from_config(cost: DictConfig) -> CostMeter:
-    """A meter with the measurement settings and disk cache of ``cost``, a composed
-    ``cost`` config group (its kernels compile with the shared default ``Jit``). An entry
-    point passes its own, so that its overrides apply (an interactive tool sets a low
-    ``measure.paired.max_wait_ms``)."""
+    """A meter with the JIT settings, measurement settings and disk cache of ``cost``, a
+    composed ``cost`` config group (its kernels compile with the process's shared ``Jit``
+    for those settings). An entry point passes its own, so that its overrides apply (an
+    interactive tool sets a low ``measure.paired.max_wait_ms``)."""
     disk = cost.cache.disk
     return CostMeter(
+        jit=shared_jit(settings_from_config(JitSettings, cost.jit, "cost.jit")),
         settings=settings_from_config(MeasureSettings, cost.measure, "cost.measure"),
         cache_path=PROJECT_ROOT / disk if disk else None,
         paired=settings_from_config(PairedSettings, cost.measure.paired, "cost.measure.paired"),
