@@ -220,7 +220,7 @@ def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
     assert [r["round"] for r in metrics["validation_geomean_speedup"]] == [1]
 
 
-def test_evaluate_takes_the_guide_of_the_run_it_is_given(smoke_run, tmp_path):
+def test_evaluate_takes_the_guide_of_the_run_it_is_given(smoke_run):
     """``evaluate.py run_dir=RUN`` evaluates the actor that RUN ships (its best by
     validation), ``ckpt=`` overrides it, and neither means the shipped guide."""
     from src.unified.evaluation import guide_checkpoint

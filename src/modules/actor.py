@@ -28,7 +28,7 @@ from src.expr import Expr
 from .kernels import PARAM_GROUPS, Clip, LossSettings, StepBatch, loss_and_gradients
 from .nnue import ExprNnue, fixed_shapes
 from .policy import ActorPolicy, fresh_net
-from .weights import load_actor_weights, rule_table_mismatch, save_actor_weights
+from .weights import check_rule_table, load_actor_weights, save_actor_weights
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -89,13 +89,10 @@ RULE_NAMES_KEY = "pixelflow_rule_names"  # a Lightning checkpoint's record of th
 
 
 def check_checkpoint_rules(checkpoint: Mapping, rules: Sequence[str], where: str) -> None:
-    """ValueError when a checkpoint's recorded rule table is not ``rules``."""
-    saved = checkpoint.get(RULE_NAMES_KEY)
-    mismatch = None if saved is None else rule_table_mismatch(saved, rules)
-    if mismatch:
-        raise ValueError(
-            f"{where}: the actor in it was trained for another rule table ({mismatch})"
-        )
+    """ValueError when a checkpoint's recorded rule table is not ``rules`` (one saved
+    before the table was recorded has none, and passes)."""
+    if RULE_NAMES_KEY in checkpoint:
+        check_rule_table(checkpoint[RULE_NAMES_KEY], rules, where)
 
 
 class ActorModule(pl.LightningModule):

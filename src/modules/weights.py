@@ -58,15 +58,22 @@ def save_actor_weights(path: Path, net: ExprNnue, rule_names: Sequence[str] = ()
     write_bytes_atomic(Path(path), body + hashlib.sha256(body).digest())
 
 
-def rule_table_mismatch(saved: Sequence[str], rules: Sequence[str]) -> str | None:
-    """Why an actor trained for the rules ``saved`` cannot score the table ``rules``
-    (its rule biases are per position), or None when they are the same table."""
+def check_rule_table(saved: Sequence[str], rules: Sequence[str], where: str) -> None:
+    """ActorWeightsError naming ``where`` when an actor trained for the rules ``saved``
+    is to score another table ``rules`` (its rule biases are per position)."""
     if list(saved) == list(rules):
-        return None
-    for k, (there, here) in enumerate(zip(saved, rules, strict=False)):
-        if there != here:
-            return f"rule {k} is {there!r} there and {here!r} here"
-    return f"{len(saved)} rules there, {len(rules)} here"
+        return
+    differs = next(
+        (
+            f"rule {k} is {there!r} there and {here!r} here"
+            for k, (there, here) in enumerate(zip(saved, rules, strict=False))
+            if there != here
+        ),
+        f"{len(saved)} rules there, {len(rules)} here",
+    )
+    raise ActorWeightsError(
+        f"{where}: the actor in it was trained for another rule table ({differs})"
+    )
 
 
 def load_actor_weights(
@@ -96,11 +103,8 @@ def load_actor_weights(
         saved = header["rules"]
     except (KeyError, TypeError, ValueError) as error:
         raise ActorWeightsError(f"{path}: {error}") from None
-    mismatch = None if rules is None else rule_table_mismatch(saved, rules)
-    if mismatch:
-        raise ActorWeightsError(
-            f"{path}: the actor in it was trained for another rule table ({mismatch})"
-        )
+    if rules is not None:
+        check_rule_table(saved, rules, str(path))
     return net, saved
 
 

@@ -69,9 +69,9 @@ def ship(run_dir: Path, target: Path = GUIDE_DIR) -> dict:
         shipped = {"checkpoint": os.path.relpath(best, run_dir), "round": round_index}
         shipped["validation_geomean_speedup"] = dict(validations).get(round_index)
     else:
-        weights = (run_dir / "actor.pxw").read_bytes()
-        load_actor_weights(run_dir / "actor.pxw")  # refuse a corrupt or foreign file
-        shipped = {"checkpoint": "actor.pxw", "round": None}
+        weights = best.read_bytes()
+        load_actor_weights(best)  # refuse a corrupt or foreign file
+        shipped = {"checkpoint": best.name, "round": None}
     curve = learning_curve(run_dir)
     summary = {
         "run_dir": str(run_dir),
