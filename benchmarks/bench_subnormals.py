@@ -3,12 +3,12 @@
 Run: .venv/bin/python benchmarks/bench_subnormals.py [--processes P] [--kernel NAME]
 
 An FPBench kernel whose inputs reach subnormals (``Kalman filter per P``: dt and r are
-drawn log-uniformly down to 1e-45, so most dt^4 are subnormal) and saturation's answer
-for it at 250 e-nodes are compared (``CostMeter.compare``) in P fresh processes, each
-timing the pair three times with ``cost.jit.flush_subnormals`` on and three times with
-it off, interleaved. An op on a subnormal takes a microcode assist whose cost on this
-machine changes from one process and moment to the next; the line per setting gives the
-lowest and highest speedup over all processes and their ratio.
+drawn log-uniformly down to 1e-45, so most dt^4 fall below float32's normal range) and
+saturation's answer for it at 250 e-nodes are compared (``CostMeter.compare``) in P
+fresh processes, each timing the pair three times with ``cost.jit.flush_subnormals`` on
+and three times with it off, interleaved. An op on a subnormal takes a microcode assist
+whose cost on this machine changes from one process and moment to the next; the line
+per setting gives the lowest and highest speedup over all processes and their ratio.
 """
 
 from __future__ import annotations
