@@ -17,6 +17,7 @@ from src.cost.lowering import LOWERINGS, MATH_LIBRARY
 from src.data.corpus import load_corpus
 from src.expr import BOOL, OPS, apply, const, evaluate, parse_fpcore, parse_sexpr, var
 from src.expr.compare import relative_errors
+from tests.lost_nodes import lost_twin
 from tests.strategies import VAR_NAMES, leaves
 
 # Float32 values every op is tried on, in every combination for one- and two-argument ops.
@@ -174,6 +175,12 @@ def test_a_shared_subtree_is_computed_once_per_loop():
     assert repeated is let_bound
     assert _sinf_calls(repeated) == 2  # once in the vector loop, once in the scalar tail
     assert default_jit().compile(repeated) is default_jit().compile(let_bound)
+
+
+def test_two_objects_of_one_subtree_are_computed_once_too():
+    lost, twin = lost_twin("(sin (* lost_x lost_y))")
+    assert lost is not twin
+    assert _sinf_calls(apply("add", lost, apply("mul", twin, lost))) == 2
 
 
 def test_compiles_are_cached_by_canonical_text():

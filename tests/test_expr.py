@@ -18,6 +18,7 @@ from src.expr import (
     substitute,
     var,
 )
+from tests.lost_nodes import lost_twin
 
 
 def test_structurally_equal_expressions_are_the_same_object():
@@ -27,6 +28,17 @@ def test_structurally_equal_expressions_are_the_same_object():
     assert parse_sexpr("(+ x 1)") is a
     assert hash(a) == hash(parse_sexpr("(+ x 1)"))
     assert apply("add", const(1), x) is not a
+
+
+def test_a_node_the_intern_table_lost_equals_its_twin_and_is_counted_once():
+    lost, twin = lost_twin("(* (exp lost_a) -0.0)")
+    assert lost is not twin  # what the garbage collector can make
+    assert lost == twin and hash(lost) == hash(twin)
+    assert lost != parse_sexpr("(* (exp lost_a) 0.0)") and lost != parse_sexpr("(exp lost_a)")
+    mixed = apply("add", lost, twin)
+    assert mixed.dag_nodes == 5 and len(postorder(mixed)) == 5
+    assert apply("neg", lost) is apply("neg", twin)  # interning finds the listed one
+    assert match(parse_sexpr("(+ ?a ?a)"), mixed) == {"?a": lost}
 
 
 def test_constants_are_float32_and_nan_is_one_constant():

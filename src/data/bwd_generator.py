@@ -96,7 +96,7 @@ class Rewrite:
 def _replace(root: Expr, old: Expr, new: Expr) -> Expr:
     rebuilt: dict[Expr, Expr] = {}
     for node in postorder(root):
-        if node is old:
+        if node == old:
             rebuilt[node] = new
         elif node.args:
             rebuilt[node] = apply(node.op, *(rebuilt[a] for a in node.args))

@@ -1,8 +1,9 @@
 """``Expr``: immutable, hash-consed expression DAGs over the op table.
 
-Every distinct expression exists once in memory: building ``(+ x 1)`` twice returns the
-same object, so equality is identity, hashing is O(1), and a subexpression that appears
-in many places is stored (and later compiled or evaluated) once. Sizes, depth and the
+Every distinct expression is interned: building ``(+ x 1)`` twice returns the same
+object, so equality is (nearly always) identity, hashing is O(1), and a subexpression
+that appears in many places is stored (and later compiled or evaluated) once. Equality
+is structural all the same, for the rare second object (``Expr.__eq__``). Sizes, depth and the
 variable set are computed when a node is built; everything that walks a whole DAG does so
 with an explicit stack, so arbitrarily deep expressions never hit Python's recursion limit.
 """
@@ -75,6 +76,32 @@ class Expr:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        """Structural equality. Interning makes equal expressions one object, so this is
+        nearly always the identity test, but not always: the garbage collector clears the
+        intern table's weak reference to every node it finds unreachable before it runs
+        finalizers, and when a finalizer resurrects an object holding a node, that node
+        lives on unlisted and the next one built equal to it is a second object. A DAG
+        mixing the two held the shared subexpression twice (and a kernel computed it
+        twice); with this, sets and dicts of nodes, ``postorder`` and interning itself
+        treat them as one."""
+        if self is other:
+            return True
+        if not isinstance(other, Expr) or self._hash != other._hash:
+            return False
+        pairs, compared = [(self, other)], set()
+        while pairs:
+            a, b = pairs.pop()
+            if a is b or (id(a), id(b)) in compared:
+                continue
+            compared.add((id(a), id(b)))
+            if (a._hash, a.op, a.name, len(a.args)) != (b._hash, b.op, b.name, len(b.args)):
+                return False
+            if a.op == CONST and _f32_bits(a.value) != _f32_bits(b.value):
+                return False
+            pairs.extend(zip(a.args, b.args, strict=True))
+        return True
 
     def __reduce__(self) -> tuple:
         return _rebuild, (self.op, self.name, self.value, self.args)
@@ -193,7 +220,7 @@ def _rebuild(op: str, name: str | None, value: float | None, args: tuple[Expr, .
 def postorder(root: Expr, known: Container[Expr] = ()) -> list[Expr]:
     """Every distinct node of ``root``'s DAG once, each after all of its children;
     ``known`` nodes are left out, and so are the nodes reached only through them."""
-    seen: set[int] = set()
+    seen: set[Expr] = set()
     order: list[Expr] = []
     stack: list[tuple[Expr, bool]] = [(root, False)]
     while stack:
@@ -201,11 +228,11 @@ def postorder(root: Expr, known: Container[Expr] = ()) -> list[Expr]:
         if expanded:
             order.append(node)
             continue
-        if id(node) in seen or node in known:
+        if node in seen or node in known:
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
-        stack.extend((child, False) for child in reversed(node.args) if id(child) not in seen)
+        stack.extend((child, False) for child in reversed(node.args) if child not in seen)
     return order
 
 
@@ -231,10 +258,10 @@ def match(
     while stack:
         p, e = stack.pop()
         if p.op == VAR and p.name.startswith("?"):
-            if binding.setdefault(p.name, e) is not e:
+            if binding.setdefault(p.name, e) != e:
                 return None
         elif p.is_leaf or e.is_leaf:
-            if p is not e:
+            if p != e:
                 return None
         elif p.op != e.op:
             return None

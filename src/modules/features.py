@@ -104,19 +104,19 @@ def expr_edges(root: Expr) -> tuple[Edges, int]:
     """The edges of ``root``'s DAG (each distinct node's argument slots once) and the
     number of distinct nodes. Breadth-first, so a node is first reached at its
     shallowest depth."""
-    depth_of: dict[int, int] = {id(root): 0}
+    depth_of: dict[Expr, int] = {root: 0}
     queue = [root]
     parents, children, depths, slots = [], [], [], []
     for node in queue:  # the queue grows while it is walked
-        depth = depth_of[id(node)]
+        depth = depth_of[node]
         kind = KIND_INDEX[node.op]
         for slot, child in enumerate(node.args):
             parents.append(kind)
             children.append(KIND_INDEX[child.op])
             depths.append(depth)
             slots.append(slot)
-            if id(child) not in depth_of:
-                depth_of[id(child)] = depth + 1
+            if child not in depth_of:
+                depth_of[child] = depth + 1
                 queue.append(child)
     as_ints = (np.array(values, dtype=np.int64) for values in (parents, children, depths, slots))
     return Edges(*as_ints), len(queue)

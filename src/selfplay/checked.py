@@ -60,7 +60,7 @@ class CheckedEGraph:
         """The cheapest expression and its static cost; the last one that passed the
         check (in a fresh e-graph) when the cheapest fails it."""
         best, cost = self._env.extract()
-        if not self._settings.check_states or best is self.passed:
+        if not self._settings.check_states or best == self.passed:
             return best, cost
         if not self.check.check(best)[0]:
             self.passed = best

@@ -45,7 +45,7 @@ class Choice:
 def spread_candidates(candidates: Sequence[Expr], seed: Expr, count: int) -> list[Expr]:
     """At most ``count`` of the distinct ``candidates`` other than the seed, in order,
     evenly spaced over them and always including the last (the search's final answer)."""
-    distinct = [e for e in dict.fromkeys(candidates) if e is not seed]
+    distinct = [e for e in dict.fromkeys(candidates) if e != seed]
     if count < 1 or not distinct:
         return []
     if len(distinct) <= count:
@@ -75,7 +75,7 @@ def fastest(
         checked[expr] = check.check(expr)
     if final not in checked:
         checked[final] = check.check(final)
-    passing = [e for e, (why, _) in checked.items() if not why or e is seed]
+    passing = [e for e, (why, _) in checked.items() if not why or e == seed]
     comparison = meter.compare(passing, ranges)
     speedups = np.array([cost.speedup for cost in comparison.costs])
     faster = [k for k in range(1, len(passing)) if comparison.faster(k)]

@@ -116,7 +116,7 @@ def run_trajectory(
         if settings.patience and flat >= settings.patience:
             break  # the last epochs' rewrites did not lower the extracted cost
         t1 = time.perf_counter()
-        if best is not state:  # expressions are interned: identity is equality
+        if best != state:
             state, tried[:] = best, env.banned
             features = policy.features(best)  # the state's alone: once while it stays
         p = policy.probabilities(features)
