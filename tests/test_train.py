@@ -354,3 +354,15 @@ def test_the_learning_curve_plots_self_play_and_validation(smoke_run, tmp_path):
     assert validation_curve(tmp_path) == []  # a run that did not validate
     learning_curve_plot(smoke_run, tmp_path / "curve.png")
     assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_directory_holding_checkpoints_is_not_trained_into_again(smoke_run):
+    checkpoints = smoke_run / "checkpoints"
+    before = {p.name: p.stat().st_mtime_ns for p in checkpoints.iterdir()}
+    result = _train(smoke_run, "logger=csv")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {checkpoints} holds another run's checkpoints; train into a new "
+        "hydra.run.dir, or resume that run with ckpt_path=.../last.ckpt"
+    )
+    assert {p.name: p.stat().st_mtime_ns for p in checkpoints.iterdir()} == before

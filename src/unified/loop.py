@@ -179,6 +179,14 @@ def _trainer(**arguments) -> pl.Trainer:
 
 def train(config: DictConfig) -> int:
     run_dir = Path(config.paths.run_dir)
+    checkpoints = run_dir / config.paths.checkpoints
+    if config.ckpt_path is None and any(checkpoints.glob("*.ckpt")):
+        # Lightning would write best-v1.ckpt beside the old best.ckpt, which is the one
+        # ship.py and evaluate.py read: the new run's guide would silently be the old one
+        raise ValueError(
+            f"{checkpoints} holds another run's checkpoints; train into a new "
+            "hydra.run.dir, or resume that run with ckpt_path=.../last.ckpt"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     actor = ActorModule(
         config.actor,
@@ -193,7 +201,6 @@ def train(config: DictConfig) -> int:
     data = SelfPlayDataModule(
         config, run_dir, actor.policy, critic, _round_logger(logger, lambda: trainer)
     )
-    checkpoints = run_dir / config.paths.checkpoints
     trainer = _trainer(
         max_epochs=config.trainer.rounds,
         accelerator=config.trainer.accelerator,
