@@ -17,8 +17,7 @@ corpus-train`` the corpus kernels self-play may start from (its training half, u
 show how far what the actor learned on corpus kernels carries to ones it never saw. The
 validation cases include that band (``validation.corpus``), also for a run made before
 it existed. Each row runs every search, and saturation, on the same checkpoint, case
-by case in turn (so a slow phase of the machine falls on all of them), twice, timing
-the second (the first compiles the kernels several searches find). Prints, per actor
+by case in turn, twice, timing the second (``side_by_side.py``). Prints, per actor
 and search: the geometric-mean speedup (guarded, as ``val/``), the median e-graph nodes,
 the mean seconds per expression and the searches whose final expression failed the
 check; then the same per suite.
@@ -33,8 +32,8 @@ from pathlib import Path
 
 from evaluation_setup import evaluation_setup
 from omegaconf import OmegaConf
+from side_by_side import run_config, side_by_side
 
-from src.config import conf_group
 from src.cost.measure import meter_from_config
 from src.data.corpus import trainable_kernels
 from src.data.ladder import default_ladder
@@ -70,12 +69,7 @@ def main() -> None:
         "--cases", choices=["validation", "fpcore", "corpus-train"], default="validation"
     )
     args = parser.parse_args()
-    # a run made before the corpus's validation band existed validates on today's cases
-    band = conf_group("corpus").validation
-    config = OmegaConf.merge(
-        {"validation": {"corpus": True}, "data": {"selfplay": {"corpus_validation": band}}},
-        OmegaConf.load(args.run_dir / ".hydra" / "config.yaml"),
-    )
+    config = run_config(args.run_dir)
     v = config.validation
     budget, time_limit = int(v.budget), float(v.time_limit_s)
     evaluate = evaluation_setup()[0]  # conf/evaluate.yaml: its suites and max_dag_nodes
@@ -113,17 +107,7 @@ def main() -> None:
             search: partial(guided, policy=policy, settings=settings, meter=meter)
             for search, settings in searches.items()
         } | {"saturation": partial(saturated, limits=limits, settings=base, meter=meter)}
-        # two passes, the second timed: the first compiles the candidates' kernels (the JIT
-        # caches them by text), which would otherwise be paid by whichever search found a
-        # kernel first. Within a pass the searches run in turn on each case, starting one
-        # further each time, so that a slow phase of the machine falls on all of them.
-        for _ in range(2):
-            results: dict[str, list] = {search: [] for search in runs}
-            for k, case in enumerate(cases):
-                order = list(runs)[k % len(runs) :] + list(runs)[: k % len(runs)]
-                for search in order:
-                    result = runs[search](case.name, case.expr, case.ranges)
-                    results[search].append(((case.suite, case.size), result))
+        results = side_by_side(cases, runs)  # two passes, the second timed
         figures = [summarize(results[search]) for search in runs]
         print(_row(name, figures), flush=True)
         suites = dict.fromkeys(case.suite for case in cases)
