@@ -11,8 +11,8 @@ import dataclasses
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from src.config import CONF_DIR, settings_from_config
-from src.selfplay.runner import RunnerSettings
+from src.config import CONF_DIR
+from src.selfplay.settings import RunnerSettings, runner_settings_from
 
 
 def evaluation_setup(budget: int | None = None) -> tuple[DictConfig, RunnerSettings, dict]:
@@ -20,7 +20,7 @@ def evaluation_setup(budget: int | None = None) -> tuple[DictConfig, RunnerSetti
     e-nodes when it is given."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
         config = compose(config_name="evaluate")
-    settings = settings_from_config(RunnerSettings, config.selfplay.runner, "selfplay.runner")
+    settings = runner_settings_from(config.selfplay.runner, "selfplay.runner")
     settings = dataclasses.replace(
         settings,
         time_limit_s=float(config.time_limit_s),

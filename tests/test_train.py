@@ -291,6 +291,11 @@ def test_the_recipes_episodes_are_its_own_and_its_searches_are_optimize_pys():
     typo.data.selfplay.episode.max_step = 3
     with pytest.raises(ValueError, match="max_step"):
         episode_settings(typo)
+    retired = OmegaConf.create(OmegaConf.to_container(config))  # a knob this code lacks
+    retired.selfplay.runner.matchable_only = True
+    for read in (runner_settings, episode_settings):
+        with pytest.raises(ValueError, match="matchable_only"):
+            read(retired)
 
 
 def test_the_seed_experiment_keeps_the_seeds_literal_schedule():

@@ -19,7 +19,6 @@ The actor and the critic are passed in as callables (this layer does not import 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import multiprocessing
@@ -47,6 +46,7 @@ from src.selfplay.runner import (
     RunnerSettings,
     RunOutcome,
 )
+from src.selfplay.settings import runner_settings_from
 
 Critique = Callable[[int, Sequence[Trajectory]], tuple[list[np.ndarray], dict, np.ndarray]]
 Log = Callable[[Mapping[str, float], Mapping[str, np.ndarray], int], None]
@@ -108,11 +108,8 @@ def episode_settings(config: Mapping) -> RunnerSettings:
     """The runner's settings for self-play's episodes: ``selfplay.runner`` (what every
     search, validation included, runs) with ``data.selfplay.episode`` over it."""
     episode = config["data"]["selfplay"]["episode"] or {}
-    unknown = sorted(set(episode) - {f.name for f in dataclasses.fields(RunnerSettings)})
-    if unknown:
-        raise ValueError(f"config data.selfplay.episode: {unknown}: not selfplay.runner settings")
     merged = OmegaConf.merge(config["selfplay"]["runner"], episode)
-    return settings_from_config(RunnerSettings, merged, "selfplay.runner + data.selfplay.episode")
+    return runner_settings_from(merged, "selfplay.runner + data.selfplay.episode")
 
 
 class SelfPlayDataModule(pl.LightningDataModule):

@@ -3,9 +3,12 @@ semantic check and the choice of the fastest candidate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
+
+from src.config import settings_from_config
 
 APPROVALS = ("sample", "threshold", "top_k")
 
@@ -73,3 +76,13 @@ class RunnerSettings:
         if self.approval == "sample":
             return round(float(np.sum(p)))
         return int(self.approve(p, np.random.default_rng(0)).sum())
+
+
+def runner_settings_from(node: Mapping, where: str) -> RunnerSettings:
+    """The runner's settings of the config ``node`` (``where``: its name for errors).
+    ValueError for a key no setting has: a misspelt or retired knob would otherwise be
+    ignored without a word."""
+    unknown = sorted(set(node) - {field.name for field in fields(RunnerSettings)})
+    if unknown:
+        raise ValueError(f"config {where}: {unknown}: not selfplay.runner settings")
+    return settings_from_config(RunnerSettings, node, where)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from src.config import PROJECT_ROOT, settings_from_config
+from src.config import PROJECT_ROOT
 from src.cost.jit import Jit, default_jit_settings
 from src.cost.measure import CostMeter, default_meter
 from src.cost.static import StaticCostModel, default_static_model
@@ -33,6 +33,7 @@ from src.selfplay.egraph import EGraphEnv
 from src.selfplay.fastest import Choice, fastest
 from src.selfplay.rules import RULES
 from src.selfplay.runner import Policy, RunnerSettings, run_trajectory
+from src.selfplay.settings import runner_settings_from
 
 if TYPE_CHECKING:
     from src.modules.actor import ActorModule
@@ -90,7 +91,7 @@ def _guarded(
 
 
 def runner_settings(config: Mapping) -> RunnerSettings:
-    return settings_from_config(RunnerSettings, config["selfplay"]["runner"], "selfplay.runner")
+    return runner_settings_from(config["selfplay"]["runner"], "selfplay.runner")
 
 
 class RandomPolicy:
