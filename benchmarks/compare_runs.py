@@ -5,9 +5,8 @@ A run's validation measures in the training process, and two processes can time 
 kernels differently for a whole run (docs/training.md, "Comparing runs in one
 process"), so validation figures of different runs differ by more than their guides do.
 This measures each run's guide (the actor it ships: its best by validation) with the
-run's own search settings (``selfplay.runner`` in its config, today's defaults for
-fields it predates), every guide on every case in turn, twice, timing the second
-(``side_by_side.py``).
+run's own search settings (``selfplay.runner`` of its config, read by ``run_config``),
+every guide on every case in turn, twice, timing the second (``side_by_side.py``).
 
 Run: .venv/bin/python benchmarks/compare_runs.py RUN_DIR [RUN_DIR ...] [--budget N]
 
@@ -25,10 +24,9 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
 from side_by_side import run_config, side_by_side
 
-from src.config import conf_group, default_config
+from src.config import default_config
 from src.cost.measure import meter_from_config
 from src.unified.report import geomean, validation_records
 from src.unified.search import actor_policy, guided, runner_settings
@@ -59,8 +57,6 @@ def main() -> None:
     for run_dir in args.run_dirs:
         try:
             config = run_config(run_dir)  # a scratch knob of its own: ValueError below
-            runner = {"selfplay": {"runner": conf_group("selfplay").runner}}
-            config = OmegaConf.merge(runner, config)
             settings = dataclasses.replace(runner_settings(config), **limits)
             policy = actor_policy(config, run_actor(run_dir))
         except (OSError, ValueError) as error:

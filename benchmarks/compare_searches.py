@@ -69,7 +69,11 @@ def main() -> None:
         "--cases", choices=["validation", "fpcore", "corpus-train"], default="validation"
     )
     args = parser.parse_args()
-    config = run_config(args.run_dir)
+    try:
+        config = run_config(args.run_dir)
+        base = runner_settings(config)
+    except (OSError, ValueError) as error:
+        parser.error(f"{args.run_dir}: {error}")
     v = config.validation
     budget, time_limit = int(v.budget), float(v.time_limit_s)
     evaluate = evaluation_setup()[0]  # conf/evaluate.yaml: its suites and max_dag_nodes
@@ -85,10 +89,6 @@ def main() -> None:
     else:
         cases = validation_cases(config)
     meter = meter_from_config(config.cost)
-    # every search sets the fields it compares, so a run made before one of them existed
-    # still reads (its config lacks the field)
-    compared = {key: value for change in SEARCHES.values() for key, value in change.items()}
-    base = runner_settings(OmegaConf.merge({"selfplay": {"runner": compared}}, config))
     budgeted = {"node_budget": budget, "time_limit_s": time_limit}
     searches = {
         name: dataclasses.replace(base, **budgeted, **change) for name, change in SEARCHES.items()

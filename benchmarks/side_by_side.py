@@ -8,21 +8,21 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from src.config import conf_group
+from src.config import default_config
+from src.expr import Expr, VarRange
 from src.unified.search import Optimized
 from src.unified.suites import Case
 
-Search = Callable[[str, object, Mapping], Optimized]  # (name, expression, ranges)
+Search = Callable[[str, Expr, Mapping[str, VarRange]], Optimized]  # (name, expression, ranges)
 
 
 def run_config(run_dir: Path) -> DictConfig:
-    """The run's ``.hydra/config.yaml``; a run made before the corpus's validation band
-    existed validates on today's cases (the band on)."""
-    band = conf_group("corpus").validation
-    return OmegaConf.merge(
-        {"validation": {"corpus": True}, "data": {"selfplay": {"corpus_validation": band}}},
-        OmegaConf.load(run_dir / ".hydra" / "config.yaml"),
-    )
+    """The run's ``.hydra/config.yaml`` as today's code reads it: a setting the run
+    predates takes today's default (a run made before the corpus's validation band, say,
+    validates on today's cases). A knob this code no longer has stays, and the reader
+    of its group refuses it (``runner_settings``)."""
+    today = OmegaConf.create(OmegaConf.to_container(default_config()))  # not struct
+    return OmegaConf.merge(today, OmegaConf.load(run_dir / ".hydra" / "config.yaml"))
 
 
 def side_by_side(
