@@ -273,7 +273,8 @@ def evaluate(config: Mapping) -> int:
     records.sort(key=lambda r: (r["suite"], r["name"], METHODS.index(r["method"]), r["budget"]))
     sizes = report.size_order()
     rows = summarize(records, sizes)
-    text = report.markdown(rows, sizes, skipped) + report.mismatches(records)
+    text = report.targets(records) + report.markdown(rows, sizes, skipped)
+    text += report.mismatches(records)
     write_text_atomic(out_dir / "results.md", text)
     write_text_atomic(
         out_dir / "results.json",

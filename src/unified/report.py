@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +76,88 @@ def markdown(rows: Sequence[dict], sizes: Sequence[str], skipped: Sequence[str])
         )
     if skipped:
         lines.append(f"\nSkipped (not numeric, or larger than max_dag_nodes): {', '.join(skipped)}")
+    return "\n".join(lines) + "\n"
+
+
+# the size buckets of the guide's two regimes (its targets: README, issue 15)
+SMALL_REGIME = ("small", "medium")
+LARGE_REGIME = ("large", "huge", "huge+")
+
+
+def _paired(
+    records: Sequence[dict], baseline: str, budget: int, keep: Callable[[dict], bool]
+) -> tuple[list[dict], list[dict]]:
+    """The guide's records at ``budget`` that ``keep`` takes, and ``baseline``'s on the
+    same cases in the same order (cases the baseline did not run are left out)."""
+    theirs = {
+        (r["suite"], r["name"], r["input"]): r
+        for r in records
+        if r["method"] == baseline and r["budget"] == budget
+    }
+    ours = [
+        r
+        for r in records
+        if r["method"] == "guide"
+        and r["budget"] == budget
+        and keep(r)
+        and (r["suite"], r["name"], r["input"]) in theirs
+    ]
+    return ours, [theirs[(r["suite"], r["name"], r["input"])] for r in ours]
+
+
+def _ratio(ours: Sequence[dict], theirs: Sequence[dict], figure: str) -> float:
+    """Ours over theirs: geometric-mean ``speedup``, median ``egraph_nodes`` or total
+    ``seconds``."""
+    pick = {"speedup": geomean, "egraph_nodes": np.median, "seconds": np.sum}[figure]
+    below = float(pick([r[figure] for r in theirs]))
+    return float(pick([r[figure] for r in ours])) / below if below > 0 else float("nan")
+
+
+def targets(records: Sequence[dict]) -> str:
+    """The guide against the targets it is held to, per budget; each figure over the
+    cases the guide and that figure's baseline both ran. Empty when the guide did not
+    run."""
+    budgets = sorted({r["budget"] for r in records if r["method"] == "guide"})
+    if not budgets:
+        return ""
+
+    def small(r: dict) -> bool:
+        return r["size"] in SMALL_REGIME
+
+    def large(r: dict) -> bool:
+        return r["size"] in LARGE_REGIME
+
+    rows = [  # what, its baseline, which cases, the figure, its format
+        ("small and medium: speedup / saturation's (target: at least 0.98)",
+         "saturation", small, "speedup", "{:.3f}"),
+        ("small and medium: median e-graph nodes / saturation's (at most 25%)",
+         "saturation", small, "egraph_nodes", "{:.0%}"),
+        ("small and medium: seconds / saturation's (at most 1)",
+         "saturation", small, "seconds", "{:.2f}"),
+        ("large and huge: speedup / saturation's (at least 1.2)",
+         "saturation", large, "speedup", "{:.3f}"),
+        ("large and huge: speedup / random's (at least 1.2)", "random", large, "speedup", "{:.3f}"),
+        ("large and huge: seconds / saturation's (at most 1)",
+         "saturation", large, "seconds", "{:.2f}"),
+    ]  # fmt: skip
+    for suite in sorted({r["suite"] for r in records if r["method"] == "guide"}):
+        rows.append((f"{suite}: speedup / the untrained actor's (at least 1.25)", "untrained",
+                     lambda r, suite=suite: r["suite"] == suite, "speedup", "{:.3f}"))  # fmt: skip
+    lines = [
+        "### The guide against its targets\n",
+        "The guide's figure over its baseline's on the same cases (n of them): geometric-mean",
+        "speedups, median e-graph nodes, total seconds.\n",
+        "| figure | n | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+        "|---|---|" + "---|" * len(budgets),
+    ]
+    for label, baseline, keep, figure, form in rows:
+        paired = [_paired(records, baseline, budget, keep) for budget in budgets]
+        if any(ours for ours, _ in paired):
+            cells = [form.format(_ratio(*pair, figure)) if pair[0] else "" for pair in paired]
+            count = max(len(ours) for ours, _ in paired)
+            lines.append(f"| {label} | {count} | " + " | ".join(cells) + " |")
+    wrong = sum(not r["ok"] for r in records if r["method"] == "guide")
+    lines.append(f"\nSemantic mismatches by the guide (target: none): {wrong}.\n")
     return "\n".join(lines) + "\n"
 
 
