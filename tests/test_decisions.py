@@ -36,6 +36,9 @@ class HalfPolicy:
     def features(self, expr):
         return np.full(130, float(expr.dag_nodes), dtype=np.float32)
 
+    def state(self, features, budget, grown):
+        return features
+
     def probabilities(self, features):
         return np.linspace(0.05, 0.95, len(RULES))
 

@@ -2,6 +2,7 @@
 the run's ``cost`` and ``data`` configs (overrides included), and the same task gives the
 same trajectory."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     net.encode_rules([(r.lhs, r.rhs) for r in RULES])
     runner = runner_settings(config)
     task = rollout.RolloutTask(
-        0, 3, 7, 0.0, 0.5, 0.1, 60, 0.0, (), runner, ActorPolicy(net), _cost(rounds=3), _data()
+        0, 3, 7, 0.0, 0.5, 0.1, 60, 0.0, (), runner, (), ActorPolicy(net), _cost(rounds=3), _data()
     )
     first, name = rollout.run_task(task)
     again, _ = rollout.run_task(task)
@@ -56,6 +57,11 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
         s.rule_idx for s in again.trajectory.steps
     ]
     assert np.isfinite(first.trajectory.final_cost_ns)
+    assert first.trajectory.node_budget == runner.node_budget
+    # with episode budgets, each trajectory's is drawn from them
+    tasks = [dataclasses.replace(task, index=i, budgets=(60, 90)) for i in range(8)]
+    drawn = {rollout.run_task(t)[0].trajectory.node_budget for t in tasks}
+    assert drawn == {60, 90}
 
 
 def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
@@ -65,7 +71,7 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
         (0.0, ("medium",), "composed-"),
     ]:
         task = rollout.RolloutTask(
-            0, 0, 7, 0.0, 0.5, 0.1, 60, scene_fraction, sizes, None, None, "{}", _data()
+            0, 0, 7, 0.0, 0.5, 0.1, 60, scene_fraction, sizes, None, (), None, "{}", _data()
         )
         for index in range(3):
             expr, ranges, name = rollout._seed_of(task, np.random.default_rng([7, 0, index]))
@@ -77,7 +83,7 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
 def test_corpus_seeds_come_from_the_training_half_less_the_validation_band():
     from src.data.corpus import trainable_kernels
 
-    task = rollout.RolloutTask(0, 0, 7, 1.0, 0.5, 0.1, 60, 0.0, (), None, None, "{}", _data())
+    task = rollout.RolloutTask(0, 0, 7, 1.0, 0.5, 0.1, 60, 0.0, (), None, (), None, "{}", _data())
     seeds = {k.name for k in trainable_kernels(0.5, 60, 0.1)}
     band = {k.name for k in trainable_kernels(0.5, 60, 0.1, in_band=True)}
     drawn = {rollout._seed_of(task, np.random.default_rng([7, 0, i]))[2] for i in range(200)}
@@ -119,3 +125,9 @@ def test_the_curriculum_moves_through_its_stages(tmp_path):
 def test_unknown_buckets_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"not \['gigantic'\]"):
         _data_module(tmp_path, "data.selfplay.curriculum=[[small],[gigantic]]")
+
+
+def test_episode_budgets_must_be_e_node_counts(tmp_path):
+    assert _data_module(tmp_path, "data.selfplay.episode_budgets=[250,4000]").budgets == (250, 4000)
+    with pytest.raises(ValueError, match=r"episode_budgets takes e-node counts of at least 1"):
+        _data_module(tmp_path, "data.selfplay.episode_budgets=[250,0]")

@@ -32,6 +32,9 @@ class FixedPolicy:
     def features(self, expr):
         return np.full(130, float(expr.dag_nodes), dtype=np.float32)
 
+    def state(self, features, budget, grown):
+        return features
+
     def probabilities(self, features):
         return self.p
 
@@ -299,3 +302,26 @@ def test_evaluation_with_top_k_approves_k_rules_each_epoch():
     settings = dataclasses.replace(SETTINGS, approval="top_k", top_k=3)
     outcome = _run("(+ (* x 1) (* x 0))", p=0.01, sample=False, settings=settings)
     assert outcome.approved == 3 * outcome.epochs
+
+
+def test_each_epochs_state_carries_the_budget_and_the_e_graph_growth():
+    """The policy's input in an epoch (``Policy.state``) is given the search's budget and
+    how many e-nodes the e-graph has grown by since the seed; decisions and steps record
+    that input, not the expression's features alone."""
+
+    class ContextPolicy(FixedPolicy):
+        def state(self, features, budget, grown):
+            return np.concatenate([features, [budget, grown]]).astype(np.float32)
+
+    settings = dataclasses.replace(SETTINGS, max_steps=6, node_budget=5000)
+    outcome = run_trajectory(
+        parse_sexpr("(* (+ x y) (+ y x))"), {}, ContextPolicy(RULES, 0.5), RULES, settings,
+        default_static_model(), default_meter(), np.random.default_rng(0), "t0",
+    )  # fmt: skip
+    decisions = outcome.trajectory.decisions
+    start = decisions[0].egraph_nodes
+    for d in decisions:
+        assert d.accumulator_state.shape == (132,) and d.accumulator_state[130] == 5000
+        assert d.accumulator_state[131] == d.egraph_nodes - start
+    assert decisions[0].accumulator_state[131] == 0 < decisions[-1].accumulator_state[131]
+    assert all(s.accumulator_state.shape == (132,) for s in outcome.trajectory.steps)

@@ -189,6 +189,41 @@ def test_a_round_updates_on_every_decision(tmp_path):
     assert losses and all(math.isfinite(v) for v in losses)
 
 
+def test_a_run_whose_actor_reads_the_search_context(tmp_path):
+    """Episodes at budgets drawn from a list, an actor that reads the budget and the
+    e-graph's growth: every recorded state carries both, and the run's checkpoint is read
+    back with its own encoding under a config that has it off (``evaluate.py``'s)."""
+    from hydra import compose, initialize_config_dir
+
+    from src.config import CONF_DIR
+    from src.expr import parse_sexpr
+    from src.unified.search import actor_policy
+
+    result = _train(
+        tmp_path, "logger=csv", "trainer.rounds=2", "actor.features.search_context=true",
+        "data.selfplay.episode_budgets=[100,300]",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    with gzip.open(tmp_path / "trajectories_r001.jsonl.gz", "rt") as file:
+        trajectories = [json.loads(line) for line in file]
+    for t in trajectories:
+        assert t["node_budget"] in (100, 300)
+        for d in t["decisions"]:
+            state = d["accumulator_state"]
+            assert len(state) == 132 and state[130] == pytest.approx(
+                math.log2(t["node_budget"] / 1000)
+            )
+            assert state[131] == pytest.approx(
+                (d["egraph_nodes"] - t["decisions"][0]["egraph_nodes"]) / t["node_budget"]
+            )
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
+        config = compose(config_name="evaluate")
+    assert not config.actor.features.search_context
+    policy = actor_policy(config, tmp_path / "checkpoints" / "best.ckpt")
+    x = policy.state(policy.features(parse_sexpr("(+ x 1)")), 1000, 0)
+    assert x.shape == (132,) and policy.probabilities(x).shape == (len(RULES),)
+
+
 def test_a_run_ships_as_the_guide(smoke_run, tmp_path):
     from omegaconf import OmegaConf
 

@@ -6,6 +6,7 @@ nor Lightning (seconds of start-up per worker, every run)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,7 @@ class RolloutTask:
     scene_fraction: float
     sizes: tuple[str, ...]  # size buckets of composed pairs and scenes; () plain pairs
     runner: RunnerSettings
+    budgets: tuple[int, ...]  # the episode's e-node budget is drawn from these; () the runner's
     policy: Policy
     cost: str  # the run's ``cost`` config group as JSON (the worker's meter follows it)
     data: str  # the run's ``data`` config group as JSON (its generators follow it)
@@ -114,12 +116,16 @@ def run_task(task: RolloutTask) -> tuple[RunOutcome, str]:
     """One trajectory of a round (in a worker process, or in this one)."""
     rng = np.random.default_rng([task.seed, task.round_index, task.index])
     expr, ranges, name = _seed_of(task, rng)
+    runner = task.runner
+    if task.budgets:
+        budget = task.budgets[int(rng.integers(len(task.budgets)))]
+        runner = dataclasses.replace(runner, node_budget=budget)
     outcome = run_trajectory(
         expr,
         ranges,
         task.policy,
         RULES,
-        task.runner,
+        runner,
         default_static_model(),
         _meter(task.cost),
         rng,

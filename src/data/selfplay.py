@@ -143,6 +143,12 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 f"{', '.join(ladder.names)} (not {unknown}), curriculum_rounds at least 1"
             )
         self.runner = episode_settings(config)
+        self.budgets = tuple(selfplay["episode_budgets"] or ())
+        if any(not isinstance(b, int) or isinstance(b, bool) or b < 1 for b in self.budgets):
+            raise ValueError(
+                f"config data.selfplay.episode_budgets takes e-node counts of at least 1, "
+                f"not {list(self.budgets)}"
+            )
         self.update_batch_size = int(config["actor"]["update_batch_size"])
         update = config["actor"]["update"]
         self.update_passes = int(update["epochs"])
@@ -221,6 +227,7 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 s.scene_fraction,
                 self.sizes(round_index),
                 self.runner,
+                self.budgets,
                 policy,
                 self.cost,
                 self.data,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +86,9 @@ def step_batch(batch: Mapping[str, torch.Tensor], dtype: np.dtype) -> StepBatch:
 
 
 RULE_NAMES_KEY = "pixelflow_rule_names"  # a Lightning checkpoint's record of the rule table
+# ... and of the actor's input encoding and widths (``actor.features``, ``actor.net``), so
+# that a checkpoint is read back with the actor it holds whatever the reader's config says
+ACTOR_SETTINGS_KEY = "pixelflow_actor_settings"
 
 
 def check_checkpoint_rules(checkpoint: Mapping, rules: Sequence[str], where: str) -> None:
@@ -214,8 +217,11 @@ class ActorModule(pl.LightningModule):
         return ActorPolicy(self.net)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """A Lightning checkpoint keeps the rule table the actor was trained for."""
+        """A Lightning checkpoint keeps the rule table the actor was trained for, and its
+        feature settings and widths."""
         checkpoint[RULE_NAMES_KEY] = list(self.rule_names)
+        widths = {k: v for k, v in asdict(self.shape).items() if k != "input_dim"}
+        checkpoint[ACTOR_SETTINGS_KEY] = {"features": asdict(self.features), "net": widths}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Refuses a checkpoint trained for another rule table (one saved before the

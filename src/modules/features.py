@@ -5,7 +5,9 @@ shared subexpression is one node, so its edges count once) contributes its paren
 its child's op embedding twice: once as they are (which ops occur, how often) and once
 rotated by a code of the edge's depth and argument position (where they occur). With K
 the embedding width, the 4K sums and the edge and node counts make the 4K + 2 numbers
-(130 for K = 32) that the network reads.
+(130 for K = 32) that describe the expression. With ``search_context`` the network reads
+two numbers more, about the search the expression is a state of (``FeatureEncoder.inputs``):
+its e-node budget and how much of it the e-graph has grown by.
 
 The accumulator keeps raw sums, so adding or removing an edge is exact and cheap;
 ``features()`` applies the one input scaling used everywhere: sums times
@@ -27,6 +29,7 @@ NODE_KINDS: tuple[str, ...] = (*OPS, VAR, CONST)
 KIND_INDEX: dict[str, int] = {kind: i for i, kind in enumerate(NODE_KINDS)}
 
 SUM_BLOCKS = 4  # flat parent, flat child, rotated parent, rotated child
+CONTEXT_DIM = 2  # log2(budget / context_budget_unit), e-nodes grown / budget
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class FeatureSettings:
     depth_base: float
     child_index_angle: float
     latency_unit_ns: float
+    # the search context (FeatureEncoder.inputs); off in actor files written before it
+    search_context: bool = False
+    context_budget_unit: float = 1000.0
 
     def __post_init__(self) -> None:
         if self.op_dim < 2 or self.op_dim % 2:
@@ -46,10 +52,17 @@ class FeatureSettings:
             raise ValueError("actor.features.depth_base must be > 1")
         if self.latency_unit_ns <= 0.0:
             raise ValueError("actor.features.latency_unit_ns must be > 0")
+        if self.context_budget_unit <= 0.0:
+            raise ValueError("actor.features.context_budget_unit must be > 0")
+
+    @property
+    def expression_dim(self) -> int:
+        """The accumulator's features: 4K sums, the edge and node counts."""
+        return SUM_BLOCKS * self.op_dim + 2
 
     @property
     def input_dim(self) -> int:
-        return SUM_BLOCKS * self.op_dim + 2
+        return self.expression_dim + (CONTEXT_DIM if self.search_context else 0)
 
 
 def op_embeddings(
@@ -157,9 +170,22 @@ class FeatureEncoder:
         accumulator.add_nodes(nodes)
         return accumulator
 
+    def inputs(self, features: np.ndarray, budget: int = 0, grown: int = 0) -> np.ndarray:
+        """The network input of an expression's accumulator ``features``: those alone, or,
+        with ``search_context``, followed by log2(budget / context_budget_unit) and
+        grown / budget for a search state at e-node ``budget`` whose e-graph has grown by
+        ``grown`` e-nodes. A budget of 0 (no search: a rule's template) reads 0 and 0."""
+        if not self.settings.search_context:
+            return features
+        context = [0.0, 0.0]
+        if budget > 0:
+            context = [np.log2(budget / self.settings.context_budget_unit), grown / budget]
+        return np.concatenate([features, np.asarray(context, np.float32)])
+
     def features(self, exprs: Sequence[Expr]) -> np.ndarray:
-        """Network inputs of several expressions, one row each (float32)."""
-        rows = [self.accumulator(e).features() for e in exprs]
+        """Network inputs of several expressions outside any search, one row each
+        (float32)."""
+        rows = [self.inputs(self.accumulator(e).features()) for e in exprs]
         return np.stack(rows) if rows else np.zeros((0, self.settings.input_dim), np.float32)
 
 

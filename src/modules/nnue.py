@@ -174,8 +174,9 @@ class ExprNnue:
 
     def score_all_rules(self, state: EdgeAccumulator | np.ndarray) -> np.ndarray:
         """p_r = sigmoid(mask_features I rule_embed_r + rule_bias_r) for every encoded
-        rule, for one expression (an accumulator or its feature vector)."""
-        x = state.features() if isinstance(state, EdgeAccumulator) else state
+        rule, for one state: a network input, or an expression's accumulator (outside any
+        search, ``FeatureEncoder.inputs``)."""
+        x = self.encoder.inputs(state.features()) if isinstance(state, EdgeAccumulator) else state
         f = heads(self.params, self.expr_embed(x.astype(self.dtype, copy=False)))[-1][0]
         rules = len(self.rule_embeddings)
         scores = self.rule_embeddings @ (f @ self.params["interaction"])

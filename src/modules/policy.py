@@ -49,8 +49,11 @@ class ActorPolicy:
     def features(self, expr: Expr) -> np.ndarray:
         return self.net.accumulator(expr).features()
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        return self.net.score_all_rules(features)
+    def state(self, features: np.ndarray, budget: int, grown: int) -> np.ndarray:
+        return self.net.encoder.inputs(features, budget, grown)
+
+    def probabilities(self, state: np.ndarray) -> np.ndarray:
+        return self.net.score_all_rules(state)
 
     def rule_embedding(self, index: int) -> np.ndarray:
         return self.net.rule_embeddings[index]

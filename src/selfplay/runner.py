@@ -2,8 +2,9 @@
 by a policy, recording the steps the critic and the actor update read.
 
 Each epoch extracts the current best expression (static cost model), asks the policy for
-every rule's probability in that state (its features, the state's alone, are read once
-while it stays), approves rules (training: each with probability p, a Bernoulli sample;
+every rule's probability in that state (the expression's features, read once while it
+stays, and, for a policy that reads them, the e-node budget and how far the e-graph has
+grown towards it), approves rules (training: each with probability p, a Bernoulli sample;
 a search: the settings' approval rule, by default the top-k rules of highest p), applies
 the approved rules once each, in one egglog call (``EGraphEnv.apply_rules``), and
 records a step for each. A run with ``walk_down`` does not approve a rule again in a
@@ -54,9 +55,14 @@ class Policy(Protocol):
     """What the runner needs from the actor."""
 
     def features(self, expr: Expr) -> np.ndarray:
-        """The state: the expression's accumulator features."""
+        """The expression's accumulator features (read once while it is the state)."""
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
+    def state(self, features: np.ndarray, budget: int, grown: int) -> np.ndarray:
+        """The policy's input in an epoch: the expression's ``features`` and, if the
+        policy reads them, the search's e-node ``budget`` and how many e-nodes the
+        e-graph has grown by (``grown``)."""
+
+    def probabilities(self, state: np.ndarray) -> np.ndarray:
         """Each rule's probability of being applied in that state."""
 
     def rule_embedding(self, index: int) -> np.ndarray:
@@ -99,6 +105,7 @@ def run_trajectory(
     start = time.perf_counter()
     env = CheckedEGraph(seed, ranges, rules, model, settings)
     clock["apply"] += time.perf_counter() - start
+    start_nodes = env.node_count()
     extractions: list[Expr] = []
     steps: list[TrajectoryStep] = []
     decisions: list[EpochDecisions] = []
@@ -118,16 +125,18 @@ def run_trajectory(
         t1 = time.perf_counter()
         if best != state:
             state, tried[:] = best, env.banned
-            features = policy.features(best)  # the state's alone: once while it stays
-        p = policy.probabilities(features)
+            features = policy.features(best)  # the expression's alone: once while it stays
+        nodes = env.node_count()
+        x = policy.state(features, settings.node_budget, nodes - start_nodes)
+        p = policy.probabilities(x)
         skip = (tried | env.banned) if walking else env.banned  # no rule approves these
         approved = settings.approve(np.asarray(p), rng, sample, skip)
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
         eligible = ~skip if skip.any() else None
-        p32, nodes = np.asarray(p, np.float32), env.node_count()
-        decisions.append(EpochDecisions(features, p32, approved.copy(), best_cost, nodes, eligible))
+        p32 = np.asarray(p, np.float32)
+        decisions.append(EpochDecisions(x, p32, approved.copy(), best_cost, nodes, eligible))
         if walking and not approved.any():
             break  # the walk ends in this state: a decision too (nothing more to try)
         tried |= approved
@@ -140,7 +149,7 @@ def run_trajectory(
                 applied.append(rules[index].name)
             steps.append(
                 TrajectoryStep(
-                    accumulator_state=features,
+                    accumulator_state=x,
                     rule_embedding=policy.rule_embedding(index),
                     rule_idx=index,
                     action_probability=float(p[index]),

@@ -94,7 +94,7 @@ def _random_policy(c: dict, case: Case, budget: int) -> RandomPolicy:
     count = c["config"].random_rules_per_epoch
     if count is None:
         guide = c["guide"]
-        p = guide.probabilities(guide.features(case.expr))
+        p = guide.probabilities(guide.state(guide.features(case.expr), budget, 0))
         count = c["settings"].approvals(np.asarray(p))  # the guide's own rule
     seed = zlib.crc32(f"{c['config'].random_seed}/{case.suite}/{case.name}/{budget}".encode())
     return RandomPolicy(max(1, int(count)), seed)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from src.config import PROJECT_ROOT
 from src.cost.jit import Jit, default_jit_settings
@@ -105,6 +106,9 @@ class RandomPolicy:
     def features(self, expr: Expr) -> np.ndarray:
         return np.zeros(0, dtype=np.float32)
 
+    def state(self, features: np.ndarray, budget: int, grown: int) -> np.ndarray:
+        return features
+
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """1 for the drawn rules; the others get a random order below them, summing to
         under 0.5, so that top_k's round(sum p) approves the drawn ones and a walk down
@@ -147,10 +151,8 @@ def checkpoint_actor(config: Mapping, checkpoint: Path) -> ActorModule:
     this path imports torch); ValueError naming the file when it cannot be one."""
     import torch
 
-    from src.modules.actor import ActorModule, check_checkpoint_rules
+    from src.modules.actor import ACTOR_SETTINGS_KEY, ActorModule, check_checkpoint_rules
 
-    templates = [(rule.lhs, rule.rhs) for rule in RULES]
-    actor = ActorModule(config["actor"], templates, [r.name for r in RULES], latency_prior(config))
     try:
         saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
         state = saved["state_dict"]
@@ -158,6 +160,11 @@ def checkpoint_actor(config: Mapping, checkpoint: Path) -> ActorModule:
         raise ValueError(f"{checkpoint}: cannot read: {error.strerror}") from None
     except Exception as error:  # torch raises many kinds for a file it cannot read
         raise ValueError(f"{checkpoint}: not a checkpoint ({type(error).__name__})") from None
+    # the actor's own encoding and widths, where the checkpoint records them
+    actor_config = OmegaConf.merge(config["actor"], saved.get(ACTOR_SETTINGS_KEY, {}))
+    templates = [(rule.lhs, rule.rhs) for rule in RULES]
+    rule_names = [r.name for r in RULES]
+    actor = ActorModule(actor_config, templates, rule_names, latency_prior(config))
     check_checkpoint_rules(saved, actor.rule_names, str(checkpoint))
     actor.load_state_dict(state)
     return actor

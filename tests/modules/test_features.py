@@ -141,3 +141,22 @@ def test_bad_settings_and_tables_are_refused():
         )
     with pytest.raises(ValueError, match="op embeddings have shape"):
         FeatureEncoder(SETTINGS, np.zeros((3, K)))
+
+
+def test_the_search_context_follows_the_expression_when_it_is_on():
+    """Off (actor files before it): the input is the expression's features alone. On:
+    two more, log2(budget / unit) and grown / budget; a template, outside any search,
+    reads 0 and 0."""
+    x = _features("(+ (sin x) (* y 2))")
+    assert ENCODER.inputs(x, 4000, 100) is x and SETTINGS.input_dim == 130
+    on = FeatureSettings(**(SETTINGS.__dict__ | {"search_context": True}))
+    encoder = FeatureEncoder(on, op_embeddings(on))
+    assert on.input_dim == 132 == on.expression_dim + 2
+    state = encoder.inputs(x, 4000, 100)
+    np.testing.assert_array_equal(state[:130], x)
+    assert state[130] == pytest.approx(2.0) and state[131] == pytest.approx(0.025)
+    assert state.dtype == np.float32
+    (template,) = encoder.features([parse_sexpr("(+ ?a 0)")])
+    assert template.shape == (132,) and not template[130:].any()
+    with pytest.raises(ValueError, match="context_budget_unit"):
+        FeatureSettings(**(on.__dict__ | {"context_budget_unit": 0.0}))
