@@ -28,13 +28,13 @@ from side_by_side import run_config, side_by_side
 
 from src.config import default_config
 from src.cost.measure import meter_from_config
-from src.unified.report import geomean, validation_records
+from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean, validation_records
 from src.unified.search import actor_policy, guided, runner_settings
 from src.unified.ship import run_actor
 from src.unified.validation import validation_cases
 
 SUITES = ("pairs", "scenes", "corpus")
-BUCKETS = {"small+medium": ("small", "medium"), "large+huge": ("large", "huge")}
+BUCKETS = {"small+medium": SMALL_REGIME, "large+huge": LARGE_REGIME}  # as evaluate.py's targets
 
 
 def _suites(figures: dict) -> str:
