@@ -74,6 +74,22 @@ def test_at_most_max_candidates_are_measured_and_the_last_is_always_one():
         dataclasses.replace(SETTINGS, max_candidates=0)
 
 
+def test_a_seed_over_spread_max_nodes_is_compared_with_its_final_extraction_alone():
+    more = ["(+ (* b a) (* a c))", "(+ (* a c) (* a b))", "(+ (* c a) (* b a))", "(* (+ c b) a)"]
+    chain = [*SAME, *map(parse_sexpr, more)]  # all equal to the seed; a spread of 3: 0, 3, 6
+    meter = ScriptedMeter({chain[0].text: 2.0, chain[-1].text: 1.5})
+    small = dataclasses.replace(SETTINGS, spread_max_nodes=SEED.dag_nodes)
+    assert fastest(SEED, chain, {}, small, meter).output is chain[0]  # the spread: 3
+    large = dataclasses.replace(SETTINGS, spread_max_nodes=SEED.dag_nodes - 1)
+    choice = fastest(SEED, chain, {}, large, meter)
+    assert choice.output is chain[-1] and choice.candidates_measured == 1
+    assert meter.compared[-1] == [SEED, chain[-1]]
+    unlimited = dataclasses.replace(large, spread_max_nodes=0)
+    assert fastest(SEED, chain, {}, unlimited, meter).candidates_measured == 3
+    with pytest.raises(ValueError, match="spread_max_nodes"):
+        dataclasses.replace(SETTINGS, spread_max_nodes=-1)
+
+
 def test_a_real_paired_measurement_keeps_the_input_over_a_slower_equal_kernel():
     # equal over the reals (the sines are multiplied by 0) and three sines slower
     slow = parse_sexpr("(+ (* a b) (+ (* a c) (* 0 (sin (sin (sin a))))))")

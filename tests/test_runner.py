@@ -12,6 +12,8 @@ from src.cost.measure import default_meter
 from src.cost.records import Comparison, PairedCost
 from src.cost.static import default_static_model
 from src.expr import parse_sexpr
+from src.selfplay import runner
+from src.selfplay.check import SeedCheck
 from src.selfplay.rules import RULES
 from src.selfplay.rules.table import _row
 from src.selfplay.runner import RunnerSettings, run_trajectory
@@ -246,6 +248,50 @@ def test_a_walk_starts_again_when_the_extracted_expression_changes():
     # without the walk, p = 1 approves every rule every epoch, to max_steps
     again = dataclasses.replace(walk, walk_down=False)
     assert _run("(+ (* x 1) (* x 0))", p=1.0, sample=True, settings=again).epochs == 20
+
+
+class ScriptedEGraph:
+    """An e-graph whose extractions are scripted, (expression, static cost) per call, the
+    last repeated; every applied rule matches."""
+
+    script = ()
+
+    def __init__(self, seed, ranges, rules, model, settings):
+        self.check = SeedCheck(seed, ranges, settings)
+        self.banned = np.zeros(len(rules), dtype=bool)
+        self.rollbacks = self.calls = 0
+
+    def node_count(self):
+        return 10
+
+    def extract(self):
+        text, cost = self.script[min(self.calls, len(self.script) - 1)]
+        self.calls += 1
+        return parse_sexpr(text), cost
+
+    def apply_rules(self, indices):
+        return [1] * len(indices)
+
+
+@pytest.mark.parametrize("restart, epochs", [("cost", 3), ("expression", 4)])
+def test_an_extraction_of_equal_cost_is_a_new_state_by_expression_only(
+    monkeypatch, restart, epochs
+):
+    """At p = 1 a walk tries every rule in its first epoch in a state, so it lasts one
+    epoch per state. Four expressions, all equal, at costs 2, 1, 1.5 and 1.5: four states
+    by expression, three by cost (a cost that rises starts the walk again too)."""
+    same = ["(+ (* a b) (* a c))", "(* a (+ b c))", "(* a (+ c b))", "(* (+ b c) a)"]
+    costs = [2.0, 1.0, 1.5, 1.5]
+    monkeypatch.setattr(ScriptedEGraph, "script", list(zip(same, costs, strict=True)))
+    monkeypatch.setattr(runner, "CheckedEGraph", ScriptedEGraph)
+    walk = dataclasses.replace(
+        SETTINGS, approval="top_k", top_k=0, walk_down=True, max_steps=20, walk_restart=restart
+    )
+    outcome = _run(same[0], p=1.0, sample=False, settings=walk)
+    assert outcome.epochs == epochs
+    assert len(outcome.trajectory.steps) == len(RULES) * epochs
+    with pytest.raises(ValueError, match="walk_restart"):
+        dataclasses.replace(walk, walk_restart="never")
 
 
 def test_the_policy_reads_each_state_once_and_scores_every_epoch():

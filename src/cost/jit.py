@@ -215,6 +215,11 @@ class Jit:
             kernel = self._kernels[key] = CompiledKernel(self, expr, address, compile_ms, fast)
         return kernel
 
+    def clear(self) -> None:
+        """Forget the compiled kernels (their code stays in the engine), so the next
+        compile of each is paid again, as a fresh process pays it."""
+        self._kernels.clear()
+
     def __len__(self) -> int:
         return len(self._kernels)
 

@@ -62,16 +62,16 @@ def fastest(
     meter: CostMeter,
     check: SeedCheck | None = None,
 ) -> Choice:
-    """The fastest of ``seed`` and (up to ``settings.max_candidates`` of) ``candidates``,
-    the search's extractions in the order it made them (the last is its final answer).
-    A candidate that fails the semantic check is never chosen; a candidate is chosen
-    over the seed only when the paired comparison measures it faster beyond its noise
-    margin (``Comparison.faster``). ``check``: the search's own ``SeedCheck`` of ``seed``
+    """The fastest of ``seed`` and (up to ``settings.candidates_for`` the seed's size of)
+    ``candidates``, the search's extractions in the order it made them (the last is its
+    final answer). A candidate that fails the semantic check is never chosen; a candidate
+    is chosen over the seed only when the paired comparison measures it faster beyond its
+    noise margin (``Comparison.faster``). ``check``: the search's own ``SeedCheck`` of ``seed``
     (its values of shared subexpressions are reused), or a new one."""
     final = candidates[-1] if candidates else seed
     check = check or SeedCheck(seed, ranges, settings)
     checked = {seed: check.check(seed)}
-    for expr in spread_candidates(candidates, seed, settings.max_candidates):
+    for expr in spread_candidates(candidates, seed, settings.candidates_for(seed.dag_nodes)):
         checked[expr] = check.check(expr)
     if final not in checked:
         checked[final] = check.check(final)

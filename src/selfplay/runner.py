@@ -49,6 +49,8 @@ from .settings import RunnerSettings
 # where a run's seconds go (``RunOutcome.seconds``): extraction, rule application (and
 # building the e-graph), the policy's scoring, and the final paired measurement
 RUNNER_PHASES = ("extract", "apply", "policy", "measure")
+SAME_COST = 1e-9  # relative: two extractions' static costs this close are one cost (sums in
+# another order)
 
 
 class Policy(Protocol):
@@ -115,6 +117,7 @@ def run_trajectory(
     walking = settings.walk_down
     tried = np.zeros(len(rules), dtype=bool)  # walking: the rules approved in this state
     state: Expr | None = None
+    state_cost = math.inf  # the extracted cost when the walk last restarted
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
         t0 = time.perf_counter()
         best, best_cost = env.extract()
@@ -124,7 +127,11 @@ def run_trajectory(
             break  # the last epochs' rewrites did not lower the extracted cost
         t1 = time.perf_counter()
         if best != state:
-            state, tried[:] = best, env.banned
+            if settings.walk_restart == "expression" or not math.isclose(
+                best_cost, state_cost, rel_tol=SAME_COST
+            ):
+                tried[:], state_cost = env.banned, best_cost  # a new state: the walk restarts
+            state = best
             features = policy.features(best)  # the expression's alone: once while it stays
         nodes = env.node_count()
         x = policy.state(features, settings.node_budget, nodes - start_nodes)

@@ -11,6 +11,7 @@ import numpy as np
 from src.config import settings_from_config
 
 APPROVALS = ("sample", "threshold", "top_k")
+WALK_RESTARTS = ("cost", "expression")
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,13 @@ class RunnerSettings:
     check_abs_floor: float
     min_checked: float
     max_candidates: int
+    spread_max_nodes: int  # a seed of more DAG nodes measures its final extraction alone; 0: off
     time_limit_s: float  # a search stops after the epoch that passes this; 0: no limit
     approval: str  # evaluation's rule: sample (as training), threshold (p > threshold) or top_k
     top_k: int  # top_k approves this many rules of highest p; 0: round(sum of p)
     sample_seed: int  # sample: with the expression's text, seeds the search's draws
     walk_down: bool  # never re-approve a rule in a state it was approved in (any approval rule)
+    walk_restart: str  # a new state: the extracted expression (expression) or its cost changes
     check_states: bool  # check each new extracted expression; go back from one that fails
 
     def __post_init__(self) -> None:
@@ -42,10 +45,26 @@ class RunnerSettings:
                 f"selfplay.runner.approval must be one of {', '.join(APPROVALS)}, "
                 f"not {self.approval!r}"
             )
+        if self.walk_restart not in WALK_RESTARTS:
+            raise ValueError(
+                f"selfplay.runner.walk_restart must be one of {', '.join(WALK_RESTARTS)}, "
+                f"not {self.walk_restart!r}"
+            )
         if self.top_k < 0 or self.patience < 0:
             raise ValueError("selfplay.runner.top_k and patience must be at least 0")
         if self.max_candidates < 1:
             raise ValueError("selfplay.runner.max_candidates must be at least 1 (the final answer)")
+        if self.spread_max_nodes < 0:
+            raise ValueError("selfplay.runner.spread_max_nodes must be at least 0 (0: no limit)")
+
+    def candidates_for(self, seed_nodes: int) -> int:
+        """How many extractions the answer of a seed of ``seed_nodes`` DAG nodes is chosen
+        from: ``max_candidates``, or the final one alone for a seed over
+        ``spread_max_nodes``, whose every candidate costs a compile in proportion to its
+        size and where an earlier extraction is rarely the faster."""
+        if self.spread_max_nodes and seed_nodes > self.spread_max_nodes:
+            return 1
+        return self.max_candidates
 
     def approve(
         self,
