@@ -2,18 +2,18 @@
 side by side on the validation cases at the evaluation's budgets.
 
 Run: .venv/bin/python benchmarks/compare_settings.py FIELD VALUE [VALUE ...]
-     [--budgets 250 1000 4000]
+     [--budgets 250 1000 4000] [--cases N]
 
 FIELD is a ``selfplay.runner`` setting (``spread_max_nodes``, ``walk_restart``, ...);
 each VALUE is read as that setting's type. The guide is the one ``evaluate.py`` takes
 (``benchmarks/evaluation_setup.py``), the cases today's validation cases (generated pairs
 and scenes from the validation seed, and the corpus's validation band: none of them in
-an evaluation suite), the time limit ``evaluate.py``'s. Every search runs on each case in
+an evaluation suite; ``--cases N``: N of them, evenly spaced), the time limit
+``evaluate.py``'s. Every search runs on each case in
 turn (``side_by_side.py``, one pass) and starts with the JIT's kernels forgotten, so it
 pays for compiling what it measures, as one ``optimize.py`` run does; saturation runs with
-today's settings. Prints, per budget
-and size bucket: the geometric-mean speedup, the median e-graph nodes and the seconds in
-all, per search.
+today's settings. Prints, per budget and size bucket: the geometric-mean speedup, the
+median e-graph nodes and the seconds in all, per search.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from evaluation_setup import evaluation_setup
 from side_by_side import side_by_side
 
 from src.config import default_config
+from src.cost.jit import Jit
 from src.cost.measure import meter_from_config
 from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean
 from src.unified.search import Optimized, actor_policy, guided, resolve_checkpoint, saturated
@@ -48,7 +49,9 @@ def _typed(settings: object, field: str, text: str) -> object:
     return kind(text)
 
 
-def _cold(search: Callable[..., Optimized], jit) -> Callable[..., Optimized]:
+def _cold(search: Callable[..., Optimized], jit: Jit) -> Callable[..., Optimized]:
+    """``search``, starting with the JIT's kernels forgotten."""
+
     def run(*args) -> Optimized:
         jit.clear()
         return search(*args)
@@ -61,6 +64,7 @@ def main() -> None:
     parser.add_argument("field")
     parser.add_argument("values", nargs="+")
     parser.add_argument("--budgets", type=int, nargs="+", default=[250, 1000, 4000])
+    parser.add_argument("--cases", type=int, help="default: every validation case")
     args = parser.parse_args()
     config, settings, limits = evaluation_setup()
     if args.field not in {f.name for f in dataclasses.fields(settings)}:
@@ -71,6 +75,8 @@ def main() -> None:
     except ValueError as error:
         parser.error(str(error))
     cases = validation_cases(default_config())
+    if args.cases:
+        cases = cases[:: max(1, len(cases) // args.cases)][: args.cases]
     meter = meter_from_config(config.cost)
     policy = actor_policy(config, resolve_checkpoint(config.ckpt))
     print(f"{len(cases)} validation cases; guide {config.ckpt}; each cell: geomean speedup "

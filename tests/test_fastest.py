@@ -70,6 +70,10 @@ def test_at_most_max_candidates_are_measured_and_the_last_is_always_one():
     assert len(picked) == 3 and picked[-1] is chain[-1] and picked[0] is chain[0]
     assert spread_candidates(chain[:2], SEED, 3) == chain[:2]
     assert spread_candidates([SEED], SEED, 3) == []
+    # a final answer the search had found before is the last, and the count holds
+    back = [chain[0], chain[1], chain[0]]
+    assert spread_candidates(back, SEED, 1) == [chain[0]]
+    assert spread_candidates(back, SEED, 2) == [chain[1], chain[0]]
     with pytest.raises(ValueError, match="max_candidates"):
         dataclasses.replace(SETTINGS, max_candidates=0)
 

@@ -43,9 +43,10 @@ class Choice:
 
 
 def spread_candidates(candidates: Sequence[Expr], seed: Expr, count: int) -> list[Expr]:
-    """At most ``count`` of the distinct ``candidates`` other than the seed, in order,
-    evenly spaced over them and always including the last (the search's final answer)."""
-    distinct = [e for e in dict.fromkeys(candidates) if e != seed]
+    """At most ``count`` of the distinct ``candidates`` other than the seed, in order of
+    their last appearance, evenly spaced over them and always including the last (the
+    search's final answer, which may have appeared before)."""
+    distinct = [e for e in reversed(dict.fromkeys(reversed(candidates))) if e != seed]
     if count < 1 or not distinct:
         return []
     if len(distinct) <= count:

@@ -49,8 +49,7 @@ from .settings import RunnerSettings
 # where a run's seconds go (``RunOutcome.seconds``): extraction, rule application (and
 # building the e-graph), the policy's scoring, and the final paired measurement
 RUNNER_PHASES = ("extract", "apply", "policy", "measure")
-SAME_COST = 1e-9  # relative: two extractions' static costs this close are one cost (sums in
-# another order)
+SAME_COST = 1e-9  # relative: static costs this close are one cost (a sum in another order)
 
 
 class Policy(Protocol):
