@@ -30,14 +30,15 @@ from side_by_side import side_by_side
 from src.config import default_config
 from src.cost.jit import Jit
 from src.cost.measure import meter_from_config
-from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean
+from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean, size_order
 from src.unified.search import Optimized, actor_policy, guided, resolve_checkpoint, saturated
 from src.unified.validation import validation_cases
 
-BUCKETS = {
-    "small": ("small",), "medium": ("medium",), "large": ("large",), "huge": ("huge",),
-    "small+medium": SMALL_REGIME, "large+huge": LARGE_REGIME,
-}  # fmt: skip
+# each size bucket, then evaluate.py's two regimes
+BUCKETS = {size: (size,) for size in size_order()} | {
+    "small+medium": SMALL_REGIME,
+    "large+huge": LARGE_REGIME,
+}
 
 
 def _typed(settings: object, field: str, text: str) -> object:
