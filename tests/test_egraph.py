@@ -11,7 +11,7 @@ from src.config import default_config
 from src.cost.static import StaticCostModel, default_static_model
 from src.data.corpus import load_corpus
 from src.expr import CONST, evaluate, parse_infix, parse_sexpr
-from src.selfplay.egraph import EGraphEnv, pattern_text, rule_program
+from src.selfplay.egraph import EGraphEnv, match_names, pattern_text, rule_program
 from src.selfplay.rules import RULES, RuleError
 from src.selfplay.rules.table import _row
 
@@ -46,6 +46,14 @@ def test_one_rule_reports_its_matches_and_grows_the_graph():
     assert env.apply(INDEX["distribute-rev"]) == 1
     assert env.size()[0] > nodes and env.size()[1] == classes + 1
     assert env.extract()[0] is parse_sexpr("(* a (+ b c))")
+
+
+def test_an_identity_matches_with_its_constant_on_either_side():
+    env = env_of("0*x + 1*y")  # the table writes (* ?a 0), (* ?a 1) and (+ ?a 0)
+    assert [env.apply(INDEX[name]) for name in ("mul-zero", "mul-one", "add-zero")] == [1, 1, 1]
+    assert env.extract()[0] is parse_sexpr("y")
+    assert env_of("x*0 + y").apply(INDEX["mul-zero"]) == 1  # the form as written, as before
+    assert env_of("(x*0) * (0*y)").apply(INDEX["mul-zero"]) == 2  # each form's matches count
 
 
 def test_the_node_budget_stops_growth():
@@ -216,7 +224,7 @@ def test_rules_that_cannot_match_are_skipped_without_changing_anything():
             )
             plain._changed()
             counts = output.report.num_matches_per_rule
-            expected = [int(counts.get(RULES[k].name, 0)) for k in call]
+            expected = [sum(int(counts.get(n, 0)) for n in match_names(RULES[k])) for k in call]
             assert env.apply_rules(call) == expected, (text, [RULES[k].name for k in call])
             assert env.node_count() == plain.node_count()
         assert expected and env.extract() == plain.extract()

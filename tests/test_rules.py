@@ -4,9 +4,10 @@ unsound rules, the exact re-check, bad rule rows, and the command line."""
 import json
 
 import mpmath
+import numpy as np
 import pytest
 
-from src.expr import OPS, parse_sexpr, postorder
+from src.expr import OPS, evaluate, parse_sexpr, postorder
 from src.selfplay.rules import FAMILIES, RULES, RuleError
 from src.selfplay.rules import cli as rules_cli
 from src.selfplay.rules.exact import evaluate_exact
@@ -24,6 +25,28 @@ def test_the_table_is_large_and_covers_every_family():
         for side in (rule.lhs, rule.rhs):
             assert all(n.op in OPS or n.is_leaf for n in postorder(side)), rule.name
         assert rule.rhs.variables <= rule.lhs.variables
+
+
+def test_a_constant_operand_of_a_sum_or_product_matches_on_either_side():
+    sides = {rule.name: [side.text for side in rule.left_sides] for rule in RULES}
+    assert sides["mul-zero"] == ["(* ?a 0)", "(* 0 ?a)"]
+    assert sides["sin-double"] == ["(sin (* 2 ?a))", "(sin (* ?a 2))"]
+    assert sides["pow-two"] == ["(pow ?a 2)"]  # pow does not commute
+    assert sides["distribute"] == ["(* ?a (+ ?b ?c))"]  # no constant operand
+    assert len(_row("p", "algebra", "(+ (* ?a 2) (+ 1 ?b))", "?a", None).left_sides) == 4
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_every_left_side_of_a_rule_computes_the_same_in_float32(rule):
+    """Swapping the operands of a sum or product is exact, so each extra left side is as
+    sound as the one the check below proves."""
+    names = sorted(rule.variables)
+    rng = np.random.default_rng(0)
+    inputs = {name: rng.uniform(-4, 4, 256).astype(np.float32) for name in names}
+    with np.errstate(all="ignore"):
+        first, *others = (evaluate(side, inputs, np.float32) for side in rule.left_sides)
+        for other in others:
+            np.testing.assert_array_equal(np.broadcast_to(other, 256), np.broadcast_to(first, 256))
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)

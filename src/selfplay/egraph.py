@@ -4,11 +4,12 @@ The expression language becomes egglog sorts (``Num``, ``Cond``) and one constru
 op (``OpAdd``, ``OpSin``, ...; egglog's own primitives own the lower-case names), plus
 ``Const`` (f64 holding a float32 value) and ``Var``. Each rule of the table is its own
 ruleset, so ``apply(i)`` runs rule i alone for one iteration and reports how many matches
-it had. The program text is generated from the op table and the rule table, parsed once
-per process, and run through egglog's low-level bindings (the Python DSL is slower for
-this). An e-graph declares a rule when it first applies it (saturation declares them
-all), and ``apply_rules`` leaves out the rules that cannot match yet: a guided search
-pays egglog only for the rules it uses.
+it had (over its left sides: a constant operand of a sum or product matches on either
+side, ``Rule.left_sides``). The program text is generated from the op table and the rule
+table, parsed once per process, and run through egglog's low-level bindings (the Python
+DSL is slower for this). An e-graph declares a rule when it first applies it (saturation
+declares them all), and ``apply_rules`` leaves out the rules that cannot match yet: a
+guided search pays egglog only for the rules it uses.
 
 Guards become facts egglog can check: ``(>= ?a 0)``, ``(> ?a 0)`` and ``(!= ?a 0)``
 hold for an e-class known to be non-negative, positive or non-zero by a small analysis
@@ -116,12 +117,20 @@ def language_program() -> str:
     return "\n".join(lines)
 
 
+def match_names(rule: Rule) -> tuple[str, ...]:
+    """The egglog names of ``rule``'s rewrites, one per left side (``Rule.left_sides``)."""
+    return (rule.name, *(f"{rule.name}~{k}" for k in range(1, len(rule.left_sides))))
+
+
 def rule_program(index: int, rule: Rule) -> str:
-    """The egglog program declaring ``rule`` as ruleset ``r{index}``, a rewrite alone."""
-    return (
-        f"(ruleset r{index})\n(rewrite {pattern_text(rule.lhs)} {pattern_text(rule.rhs)}"
-        f'{_guard_facts(rule)} :ruleset r{index} :name "{rule.name}")'
+    """The egglog program declaring ``rule`` as ruleset ``r{index}``: a rewrite for each
+    of its left sides."""
+    right, guard = pattern_text(rule.rhs), _guard_facts(rule)
+    rewrites = (
+        f'(rewrite {pattern_text(left)} {right}{guard} :ruleset r{index} :name "{name}")'
+        for left, name in zip(rule.left_sides, match_names(rule), strict=True)
     )
+    return "\n".join((f"(ruleset r{index})", *rewrites))
 
 
 def _ops(pattern: Expr) -> frozenset[str]:
@@ -137,6 +146,7 @@ class _Language:
     base: list  # language_program()
     rules: list[list]  # rule_program(k, rule k)
     combined: list  # the ruleset ``all`` of every rule, for saturation
+    names: list[tuple[str, ...]]  # match_names(rule k): its rewrites' names
     lhs_ops: list[frozenset[str]]
     rhs_ops: list[frozenset[str]]
 
@@ -149,6 +159,7 @@ def _language(rules: tuple[Rule, ...]) -> _Language:
         parser.parse_program(language_program()),
         [parser.parse_program(rule_program(k, rule)) for k, rule in enumerate(rules)],
         parser.parse_program(f"(unstable-combined-ruleset all {every})"),
+        [match_names(rule) for rule in rules],
         [_ops(rule.lhs) for rule in rules],
         [_ops(rule.rhs) for rule in rules],
     )
@@ -288,7 +299,7 @@ class EGraphEnv:
                 self._changed()
             counts = output.report.num_matches_per_rule
             for k in live:
-                matches[k] = int(counts.get(self.rules[k].name, 0))
+                matches[k] = sum(int(counts.get(name, 0)) for name in self._language.names[k])
                 if matches[k]:
                     self._present |= self._language.rhs_ops[k]
         return [matches[k] for k in indices]

@@ -12,15 +12,20 @@ wherever the left side is defined (finite). ``x / x -> 1`` is sound (x / x is un
 at 0); ``1 -> x / x`` is not, and is not in the table. Where the textbook identity holds
 only for positive arguments, the rule uses absolute values so that it holds wherever the
 left side is defined: ``log(a * b) -> log|a| + log|b|``.
+
+A constant operand of a sum or product in a left side matches on either side
+(``Rule.left_sides``): ``mul-zero``, written ``(* ?a 0)``, rewrites ``(* 0 x)`` too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
-from src.expr import BOOL, Expr, parse_sexpr
+from src.expr import BOOL, CONST, Expr, apply, parse_sexpr
 
 FAMILIES = ("algebra", "inverse", "parity", "trig", "exp-log", "power", "fusion", "min-max")
+COMMUTATIVE = frozenset({"add", "mul"})  # exactly commutative in float32 as over the reals
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,26 @@ class Rule:
     @property
     def variables(self) -> frozenset[str]:
         return self.lhs.variables
+
+    @property
+    def left_sides(self) -> tuple[Expr, ...]:
+        """The patterns the e-graph matches for this rule: the left side first, then each
+        form of it with the operands of a sum or product that has one constant operand
+        swapped. Inlined constants (an identity matrix's 0s and 1s, say) land on either
+        side, and without this a search would reach an identity written one way round
+        only through add-comm or mul-comm, which grow every sum or product of the
+        e-graph. Swapping is exact in float32, so each form is as sound as the rule."""
+        return _constants_either_side(self.lhs)
+
+
+def _constants_either_side(pattern: Expr) -> tuple[Expr, ...]:
+    if not pattern.args:
+        return (pattern,)
+    operands = product(*(_constants_either_side(arg) for arg in pattern.args))
+    forms = [apply(pattern.op, *args) for args in operands]
+    if pattern.op in COMMUTATIVE and sum(arg.op == CONST for arg in pattern.args) == 1:
+        forms += [apply(pattern.op, *reversed(form.args)) for form in forms]
+    return tuple(dict.fromkeys(forms))
 
 
 class RuleError(ValueError):
