@@ -36,17 +36,16 @@ def test_a_constant_operand_of_a_sum_or_product_matches_on_either_side():
     assert len(_row("p", "algebra", "(+ (* ?a 2) (+ 1 ?b))", "?a", None).left_sides) == 4
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+@pytest.mark.parametrize("rule", [r for r in RULES if len(r.left_sides) > 1], ids=lambda r: r.name)
 def test_every_left_side_of_a_rule_computes_the_same_in_float32(rule):
     """Swapping the operands of a sum or product is exact, so each extra left side is as
     sound as the one the check below proves."""
-    names = sorted(rule.variables)
     rng = np.random.default_rng(0)
-    inputs = {name: rng.uniform(-4, 4, 256).astype(np.float32) for name in names}
+    inputs = {name: rng.uniform(-4, 4, 256).astype(np.float32) for name in rule.variables}
     with np.errstate(all="ignore"):
         first, *others = (evaluate(side, inputs, np.float32) for side in rule.left_sides)
-        for other in others:
-            np.testing.assert_array_equal(np.broadcast_to(other, 256), np.broadcast_to(first, 256))
+    for other in others:
+        np.testing.assert_array_equal(np.broadcast_to(other, 256), np.broadcast_to(first, 256))
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
