@@ -2,14 +2,15 @@
 side by side on the validation cases at the evaluation's budgets.
 
 Run: .venv/bin/python benchmarks/compare_settings.py FIELD VALUE [VALUE ...]
-     [--budgets 250 1000 4000] [--cases N]
+     [--budgets B ...] [--cases N]
 
 FIELD is a ``selfplay.runner`` setting (``spread_max_nodes``, ``walk_restart``, ...);
 each VALUE is read as that setting's type. The guide is the one ``evaluate.py`` takes
 (``benchmarks/evaluation_setup.py``), the cases today's validation cases (generated pairs
 and scenes from the validation seed, and the corpus's validation band: none of them in
 an evaluation suite; ``--cases N``: N of them, evenly spaced), the time limit
-``evaluate.py``'s. Every search runs on each case in
+``evaluate.py``'s, and so are the budgets unless ``--budgets`` gives others
+(``conf/evaluate.yaml``). Every search runs on each case in
 turn (``side_by_side.py``, one pass) and starts with the JIT's kernels forgotten, so it
 pays for compiling what it measures, as one ``optimize.py`` run does; saturation runs with
 today's settings. Prints, per budget and size bucket: the geometric-mean speedup, the
@@ -64,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("field")
     parser.add_argument("values", nargs="+")
-    parser.add_argument("--budgets", type=int, nargs="+", default=[250, 1000, 4000])
+    parser.add_argument("--budgets", type=int, nargs="+", help="default: evaluate.py's")
     parser.add_argument("--cases", type=int, help="default: every validation case")
     args = parser.parse_args()
     config, settings, limits = evaluation_setup()
@@ -82,7 +83,7 @@ def main() -> None:
     policy = actor_policy(config, resolve_checkpoint(config.ckpt))
     print(f"{len(cases)} validation cases; guide {config.ckpt}; each cell: geomean speedup "
           f"/ median e-graph nodes / seconds in all")  # fmt: skip
-    for budget in args.budgets:
+    for budget in args.budgets or [int(b) for b in config.budgets]:
         searches = {
             f"{args.field}={v}": partial(
                 guided, policy=policy, settings=dataclasses.replace(s, node_budget=budget),
