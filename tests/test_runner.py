@@ -14,6 +14,7 @@ from src.cost.static import default_static_model
 from src.expr import parse_sexpr
 from src.selfplay import runner
 from src.selfplay.check import SeedCheck
+from src.selfplay.checked import CheckedEGraph
 from src.selfplay.rules import RULES
 from src.selfplay.rules.table import _row
 from src.selfplay.runner import RunnerSettings, run_trajectory
@@ -371,3 +372,88 @@ def test_each_epochs_state_carries_the_budget_and_the_e_graph_growth():
         assert d.accumulator_state[131] == d.egraph_nodes - start
     assert decisions[0].accumulator_state[131] == 0 < decisions[-1].accumulator_state[131]
     assert all(s.accumulator_state.shape == (132,) for s in outcome.trajectory.steps)
+
+
+def test_walk_chunks_are_the_epochs_of_a_walk_in_one_state():
+    """``walk_chunks`` gives, in order, what ``approve`` would approve epoch after epoch
+    in a state whose probabilities stay: top_k = 0 takes round(sum of the untried p)."""
+    p = np.array([0.1, 0.9, 0.4, 0.9, 0.2])
+    none = np.zeros(len(p), bool)
+    walk = dataclasses.replace(SETTINGS, approval="top_k", top_k=0)
+    # sum 2.5 -> 2 rules; 0.7 left -> 1; 0.3 left rounds to none
+    assert [c.tolist() for c in walk.walk_chunks(p, none)] == [[1, 3], [2]]
+    two = dataclasses.replace(walk, top_k=2)
+    assert [c.tolist() for c in two.walk_chunks(p, none)] == [[1, 3], [2, 4], [0]]
+    tried = np.array([False, True, False, False, False])
+    assert [c.tolist() for c in two.walk_chunks(p, tried)] == [[2, 3], [0, 4]]
+    assert not tried[2]  # the caller's mask is left as it was
+    threshold = dataclasses.replace(SETTINGS, approval="threshold")
+    assert [c.tolist() for c in threshold.walk_chunks(p, none)] == [[1, 2, 3]]
+
+
+def test_only_a_deterministic_walk_from_a_seed_over_batch_walk_nodes_is_batched():
+    batched = dataclasses.replace(SETTINGS, approval="top_k", walk_down=True, batch_walk_nodes=10)
+    assert batched.batches_walk(11, sample=False)
+    assert not batched.batches_walk(10, sample=False)  # not over the limit
+    assert not batched.batches_walk(11, sample=True)  # training's Bernoulli samples
+    assert not dataclasses.replace(batched, approval="sample").batches_walk(11, False)
+    assert not dataclasses.replace(batched, walk_down=False).batches_walk(11, False)
+    assert not dataclasses.replace(batched, batch_walk_nodes=0).batches_walk(11, False)
+    with pytest.raises(ValueError, match="batch_walk_nodes"):
+        dataclasses.replace(SETTINGS, batch_walk_nodes=-1)
+
+
+class GrowingEGraph(ScriptedEGraph):
+    """A scripted e-graph that grows by 100 e-nodes with each ``apply_rules`` call."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.sent = 0
+
+    def node_count(self):
+        return 10 + 100 * self.sent
+
+    def apply_rules(self, indices):
+        self.sent += 1
+        return super().apply_rules(indices)
+
+
+def test_a_batched_walk_takes_a_states_walk_in_one_epoch_and_stops_at_the_budget(
+    monkeypatch,
+):
+    """The extraction never changes, so there is one state: the batched search approves
+    in its first epoch what the walk approves over all of its epochs, and its next epoch
+    approves nothing and ends it. With a budget, the epoch's groups of rules (the walk's
+    epochs) stop once the e-graph reaches it: two of 100 e-nodes pass 150."""
+    monkeypatch.setattr(ScriptedEGraph, "script", [("(+ x y)", 1.0)])
+    monkeypatch.setattr(runner, "CheckedEGraph", GrowingEGraph)
+    walk = dataclasses.replace(
+        SETTINGS, approval="top_k", top_k=0, walk_down=True, max_steps=200,
+        node_budget=100_000,
+    )  # fmt: skip
+    batched = dataclasses.replace(walk, batch_walk_nodes=2)  # (+ x y): 3 DAG nodes
+    walked = _run("(+ x y)", p=0.04, sample=False, settings=walk)
+    assert walked.epochs > 2
+    one = _run("(+ x y)", p=0.04, sample=False, settings=batched)
+    assert one.epochs == 1 and len(one.trajectory.decisions) == 2
+    first, last = one.trajectory.decisions
+    assert sorted(s.rule_idx for s in one.trajectory.steps) == sorted(
+        s.rule_idx for s in walked.trajectory.steps
+    ) == np.flatnonzero(first.approved).tolist()  # fmt: skip
+    assert not last.approved.any() and np.array_equal(last.eligible, ~first.approved)
+    budgeted = dataclasses.replace(batched, node_budget=150, top_k=2)
+    stopped = _run("(+ x y)", p=0.04, sample=False, settings=budgeted)
+    assert stopped.epochs == 1 and [s.rule_idx for s in stopped.trajectory.steps] == [0, 1, 2, 3]
+    assert stopped.trajectory.decisions[0].approved.sum() == 4
+
+
+def test_a_failing_state_bans_every_rule_applied_since_the_last_extraction():
+    """A batched epoch sends its rules in several calls; going back from the state they
+    led to bans all of them, not only the last call's."""
+    env = CheckedEGraph(parse_sexpr("(* (sin x) 1)"), {}, (WRONG, MUL_ONE),
+                        default_static_model(), SETTINGS)  # fmt: skip
+    env.apply_rules([0])
+    env.apply_rules([1])
+    best, _ = env.extract()
+    assert env.rollbacks == 1 and best.text == "(* (sin x) 1)"
+    assert env.banned.tolist() == [True, True]

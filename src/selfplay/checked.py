@@ -45,7 +45,7 @@ class CheckedEGraph:
         self.passed = seed  # the last extracted expression that passed the check
         self._rules, self._model, self._settings = rules, model, settings
         self._spent = 0  # e-nodes of the e-graphs given up
-        self._last: list[int] = []  # the rules of the last apply_rules call
+        self._last: list[int] = []  # the rules applied since the last extraction
         self._env = EGraphEnv(seed, rules, model, settings.node_budget)
 
     def node_count(self) -> int:
@@ -53,20 +53,21 @@ class CheckedEGraph:
         return self._spent + self._env.node_count()
 
     def apply_rules(self, indices: Sequence[int]) -> list[int]:
-        self._last = list(indices)
+        self._last += indices
         return self._env.apply_rules(indices)
 
     def extract(self) -> tuple[Expr, float]:
         """The cheapest expression and its static cost; the last one that passed the
         check (in a fresh e-graph) when the cheapest fails it."""
         best, cost = self._env.extract()
+        epoch, self._last = self._last, []
         if not self._settings.check_states or best == self.passed:
             return best, cost
         if not self.check.check(best)[0]:
             self.passed = best
             return best, cost
         self.rollbacks += 1
-        self.banned[self._last] = True
+        self.banned[epoch] = True
         self._spent += self._env.node_count()
         self._env = EGraphEnv(
             self.passed, self._rules, self._model, self._settings.node_budget - self._spent

@@ -117,6 +117,7 @@ def run_trajectory(
     tried = np.zeros(len(rules), dtype=bool)  # walking: the rules approved in this state
     state: Expr | None = None
     state_cost = math.inf  # the extracted cost when the walk last restarted
+    batched = settings.batches_walk(seed.dag_nodes, sample)  # a state's whole walk per epoch
     while epochs < settings.max_steps and stalled < settings.stall_epochs:
         t0 = time.perf_counter()
         best, best_cost = env.extract()
@@ -136,20 +137,31 @@ def run_trajectory(
         x = policy.state(features, settings.node_budget, nodes - start_nodes)
         p = policy.probabilities(x)
         skip = (tried | env.banned) if walking else env.banned  # no rule approves these
-        approved = settings.approve(np.asarray(p), rng, sample, skip)
+        if batched:
+            chunks = settings.walk_chunks(np.asarray(p), skip)
+        else:
+            approved = settings.approve(np.asarray(p), rng, sample, skip)
+            chunks = [np.flatnonzero(approved)] if approved.any() else []
         t2 = time.perf_counter()
         clock["extract"] += t1 - t0
         clock["policy"] += t2 - t1
         eligible = ~skip if skip.any() else None
         p32 = np.asarray(p, np.float32)
-        decisions.append(EpochDecisions(x, p32, approved.copy(), best_cost, nodes, eligible))
-        if walking and not approved.any():
+        decision = EpochDecisions(x, p32, np.zeros(len(p), bool), best_cost, nodes, eligible)
+        decisions.append(decision)  # its approvals are marked as its rules are sent below
+        if walking and not chunks:
             break  # the walk ends in this state: a decision too (nothing more to try)
-        tried |= approved
         epochs += 1
         extractions.append(best)
-        chosen = [int(k) for k in np.flatnonzero(approved)]
-        matches = env.apply_rules(chosen)
+        chosen: list[int] = []
+        matches: list[int] = []
+        for chunk in chunks:
+            if chosen and env.node_count() >= settings.node_budget:
+                break  # a state's whole walk stops between its chunks at the node budget
+            decision.approved[chunk] = True
+            chosen += chunk.tolist()
+            matches += env.apply_rules(chunk.tolist())
+        tried |= decision.approved
         for index, count in zip(chosen, matches, strict=True):
             if count > 0:
                 applied.append(rules[index].name)

@@ -37,6 +37,7 @@ class RunnerSettings:
     sample_seed: int  # sample: with the expression's text, seeds the search's draws
     walk_down: bool  # never re-approve a rule in a state it was approved in (any approval rule)
     walk_restart: str  # a new state: the extracted expression (expression) or its cost changes
+    batch_walk_nodes: int  # a seed of more DAG nodes takes a state's whole walk per epoch; 0: off
     check_states: bool  # check each new extracted expression; go back from one that fails
 
     def __post_init__(self) -> None:
@@ -56,6 +57,8 @@ class RunnerSettings:
             raise ValueError("selfplay.runner.max_candidates must be at least 1 (the final answer)")
         if self.spread_max_nodes < 0:
             raise ValueError("selfplay.runner.spread_max_nodes must be at least 0 (0: no limit)")
+        if self.batch_walk_nodes < 0:
+            raise ValueError("selfplay.runner.batch_walk_nodes must be at least 0 (0: off)")
 
     def candidates_for(self, seed_nodes: int) -> int:
         """How many extractions the answer of a seed of ``seed_nodes`` DAG nodes is chosen
@@ -65,6 +68,31 @@ class RunnerSettings:
         if self.spread_max_nodes and seed_nodes > self.spread_max_nodes:
             return 1
         return self.max_candidates
+
+    def batches_walk(self, seed_nodes: int, sample: bool) -> bool:
+        """Whether a search from a seed of ``seed_nodes`` DAG nodes takes each state's
+        whole walk in one epoch (``walk_chunks``): a walking search by a deterministic
+        approval rule, from a seed over ``batch_walk_nodes``. On such a seed an epoch's
+        extraction and scoring cost in proportion to its size, one rewrite rarely changes
+        which rules rank first, and the walk would otherwise restart in each of tens of
+        states (docs/training.md)."""
+        return (
+            self.walk_down
+            and not sample
+            and self.approval != "sample"
+            and bool(self.batch_walk_nodes)
+            and seed_nodes > self.batch_walk_nodes
+        )
+
+    def walk_chunks(self, p: np.ndarray, tried: np.ndarray) -> list[np.ndarray]:
+        """The approvals, epoch by epoch, of a walk down the ranking in one state whose
+        probabilities ``p`` stay as they are: each the rule indices ``approve`` gives once
+        the earlier ones are tried (none marked in ``tried``), until it approves none."""
+        tried, chunks = tried.copy(), []
+        while (approved := self.approve(p, np.random.default_rng(0), False, tried)).any():
+            chunks.append(np.flatnonzero(approved))
+            tried |= approved
+        return chunks
 
     def approve(
         self,
