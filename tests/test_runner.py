@@ -389,6 +389,8 @@ def test_walk_chunks_are_the_epochs_of_a_walk_in_one_state():
     assert not tried[2]  # the caller's mask is left as it was
     threshold = dataclasses.replace(SETTINGS, approval="threshold")
     assert [c.tolist() for c in threshold.walk_chunks(p, none)] == [[1, 2, 3]]
+    with pytest.raises(ValueError, match="deterministic"):
+        dataclasses.replace(SETTINGS, approval="sample").walk_chunks(p, none)
 
 
 def test_only_a_deterministic_walk_from_a_seed_over_batch_walk_nodes_is_batched():

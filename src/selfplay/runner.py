@@ -11,6 +11,10 @@ records a step for each. A run with ``walk_down`` does not approve a rule again 
 state (the extracted expression) where it was approved: while the state stays, a search
 goes down the ranking and a sampled run draws from the rules not yet tried, and either
 ends in the first epoch that approves nothing (that epoch's decisions are recorded too).
+A search from a seed over ``batch_walk_nodes`` DAG nodes takes a state's whole walk in
+one epoch: the groups of rules the walk would approve there epoch by epoch
+(``RunnerSettings.walk_chunks``), one egglog call each, with no extraction between them,
+and the node budget checked between groups.
 A trajectory stops after ``max_steps`` epochs, when the e-graph reaches its node budget,
 after ``stall_epochs`` epochs in which nothing new matched (not while walking), or after
 ``patience`` epochs that did not lower the extracted expression's static cost. With

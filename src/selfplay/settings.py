@@ -72,10 +72,11 @@ class RunnerSettings:
     def batches_walk(self, seed_nodes: int, sample: bool) -> bool:
         """Whether a search from a seed of ``seed_nodes`` DAG nodes takes each state's
         whole walk in one epoch (``walk_chunks``): a walking search by a deterministic
-        approval rule, from a seed over ``batch_walk_nodes``. On such a seed an epoch's
-        extraction and scoring cost in proportion to its size, one rewrite rarely changes
-        which rules rank first, and the walk would otherwise restart in each of tens of
-        states (docs/training.md)."""
+        approval rule, from a seed over ``batch_walk_nodes``. On such a seed each epoch's
+        extraction costs in proportion to the e-graph, and the walk took tens of epochs,
+        restarting in each new state, where saturation takes two or three iterations
+        (docs/training.md, 2026-12-05, night). Medium seeds lose by it: their answers come
+        from the walk's restarts."""
         return (
             self.walk_down
             and not sample
@@ -87,7 +88,11 @@ class RunnerSettings:
     def walk_chunks(self, p: np.ndarray, tried: np.ndarray) -> list[np.ndarray]:
         """The approvals, epoch by epoch, of a walk down the ranking in one state whose
         probabilities ``p`` stay as they are: each the rule indices ``approve`` gives once
-        the earlier ones are tried (none marked in ``tried``), until it approves none."""
+        the earlier ones are tried (none marked in ``tried``), until it approves none.
+        While the policy's input is the state's expression alone, its probabilities do
+        not change within a state, so these are the walk's own epochs there."""
+        if self.approval == "sample":
+            raise ValueError("walk_chunks replays a deterministic approval rule, not sample")
         tried, chunks = tried.copy(), []
         while (approved := self.approve(p, np.random.default_rng(0), False, tried)).any():
             chunks.append(np.flatnonzero(approved))
