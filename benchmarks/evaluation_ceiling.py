@@ -1,0 +1,76 @@
+"""How far choosing among an evaluation's searches could go: per regime and budget, the
+geometric mean over cases of the best speedup any budgeted method reached on the case
+(saturation, saturation-simple, random, the untrained actor, the guide), over
+saturation's and over random's, beside the guide's own ratios.
+
+Run: .venv/bin/python benchmarks/evaluation_ceiling.py EVALUATION_DIR [EVALUATION_DIR ...]
+
+Each EVALUATION_DIR is an ``evaluate.py`` output folder (its ``results.json``). The best
+of five measured answers is biased upwards by measurement noise, so the figure is an
+optimistic bound on what a policy choosing among these rules at these budgets reaches,
+not a proof: a rule table with other rewrites could go past it (README, "Why 1.2x over
+saturation is out of reach").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from src.unified.evaluation import UNBUDGETED
+from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean
+
+REGIMES = {"small+medium": SMALL_REGIME, "large+huge": LARGE_REGIME}
+NEEDED = ("saturation", "random", "guide")
+HEADER = (
+    "| regime | budget | n | best / saturation's | best / random's | guide / saturation's "
+    "| guide / random's |\n|---|---|---|---|---|---|---|"
+)
+
+
+def ceiling_rows(records: list[dict]) -> list[str]:
+    """The table's rows (markdown) for one evaluation's records."""
+    cases: dict[tuple, dict[str, float]] = defaultdict(dict)
+    for r in records:
+        if r["method"] not in UNBUDGETED:
+            cases[(r["suite"], r["name"], r["size"], r["budget"])][r["method"]] = r["speedup"]
+    rows = []
+    for regime, sizes in REGIMES.items():
+        for budget in sorted({key[3] for key in cases}):
+            found = [m for key, m in cases.items() if key[3] == budget and key[2] in sizes]
+            if not found:
+                continue
+            cells = [
+                geomean([top(m) / m[base] for m in found])
+                for top in (lambda m: max(m.values()), lambda m: m["guide"])
+                for base in ("saturation", "random")
+            ]
+            rows.append(
+                f"| {regime} | {budget:,} | {len(found)} | "
+                + " | ".join(f"{x:.3f}" for x in cells)
+                + " |"
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("evaluations", nargs="+", type=Path)
+    args = parser.parse_args()
+    for folder in args.evaluations:
+        path = folder / "results.json"
+        try:
+            records = json.loads(path.read_text())["results"]
+        except (OSError, ValueError, KeyError) as error:
+            parser.error(f"{path}: not an evaluate.py results file ({error})")
+        missing = set(NEEDED) - {r["method"] for r in records}
+        if missing:
+            parser.error(f"{path}: no {', '.join(sorted(missing))} records to compare with")
+        print(f"\n{folder}\n{HEADER}")
+        print("\n".join(ceiling_rows(records)))
+
+
+if __name__ == "__main__":
+    main()
