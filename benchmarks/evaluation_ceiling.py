@@ -1,7 +1,8 @@
-"""How far choosing among an evaluation's searches could go: per regime and budget, the
-geometric mean over cases of the best speedup any budgeted method reached on the case
-(saturation, saturation-simple, random, the untrained actor, the guide), over
-saturation's and over random's, beside the guide's own ratios.
+"""How far choosing among an evaluation's searches could go: per regime (small+medium,
+large+huge) or suite and per budget, the geometric mean over cases of the best speedup
+any budgeted method reached on the case (saturation, saturation-simple, random, the
+untrained actor, the guide), over saturation's, random's and the untrained actor's,
+beside the guide's own ratios.
 
 Run: .venv/bin/python benchmarks/evaluation_ceiling.py EVALUATION_DIR [EVALUATION_DIR ...]
 
@@ -23,10 +24,13 @@ from src.unified.evaluation import UNBUDGETED
 from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean
 
 REGIMES = {"small+medium": SMALL_REGIME, "large+huge": LARGE_REGIME}
-NEEDED = ("saturation", "random", "guide")
+BASES = ("saturation", "random", "untrained")
+NEEDED = (*BASES, "guide")
 HEADER = (
-    "| regime | budget | n | best / saturation's | best / random's | guide / saturation's "
-    "| guide / random's |\n|---|---|---|---|---|---|---|"
+    "| cases | budget | n | "
+    + " | ".join(f"{top} / {base}'s" for top in ("best", "guide") for base in BASES)
+    + " |\n|---|---|---|"
+    + "---|" * 2 * len(BASES)
 )
 
 
@@ -36,19 +40,22 @@ def ceiling_rows(records: list[dict]) -> list[str]:
     for r in records:
         if r["method"] not in UNBUDGETED:
             cases[(r["suite"], r["name"], r["size"], r["budget"])][r["method"]] = r["speedup"]
+    groups = {name: lambda key, sizes=sizes: key[2] in sizes for name, sizes in REGIMES.items()}
+    for suite in sorted({key[0] for key in cases}):
+        groups[f"suite {suite}"] = lambda key, suite=suite: key[0] == suite
     rows = []
-    for regime, sizes in REGIMES.items():
+    for label, member in groups.items():
         for budget in sorted({key[3] for key in cases}):
-            found = [m for key, m in cases.items() if key[3] == budget and key[2] in sizes]
+            found = [m for key, m in cases.items() if key[3] == budget and member(key)]
             if not found:
                 continue
             cells = [
                 geomean([top(m) / m[base] for m in found])
                 for top in (lambda m: max(m.values()), lambda m: m["guide"])
-                for base in ("saturation", "random")
+                for base in BASES
             ]
             rows.append(
-                f"| {regime} | {budget:,} | {len(found)} | "
+                f"| {label} | {budget:,} | {len(found)} | "
                 + " | ".join(f"{x:.3f}" for x in cells)
                 + " |"
             )

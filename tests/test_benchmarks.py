@@ -42,11 +42,13 @@ def test_compare_settings_runs_and_refuses_a_setting_the_runner_lacks():
 
 
 def test_evaluation_ceiling_takes_the_best_answer_of_any_method_per_case(tmp_path):
-    """Two large cases at one budget. Over saturation's: the best answer 2 and 1 (geomean
-    sqrt 2), the guide's 2 and 1/2 (geomean 1); over random's: the best 2 and 2, the
-    guide's 2 and 1."""
-    speedups = {"a": {"saturation": 1.0, "random": 1.0, "guide": 2.0},
-                "b": {"saturation": 2.0, "random": 1.0, "guide": 1.0}}  # fmt: skip
+    """Two large pair cases at one budget. Over saturation's: the best answer 2 and 1
+    (geomean sqrt 2), the guide's 2 and 1/2 (geomean 1); over random's and the untrained
+    actor's (1 on both cases): the best 2 and 2, the guide's 2 and 1."""
+    speedups = {
+        "a": {"saturation": 1.0, "random": 1.0, "untrained": 1.0, "guide": 2.0},
+        "b": {"saturation": 2.0, "random": 1.0, "untrained": 1.0, "guide": 1.0},
+    }
     records = [
         {"suite": "pairs", "name": name, "size": "large", "budget": 1000, "method": method,
          "speedup": speedup}
@@ -58,12 +60,13 @@ def test_evaluation_ceiling_takes_the_best_answer_of_any_method_per_case(tmp_pat
     done = subprocess.run([*script, str(tmp_path)], cwd=PROJECT_ROOT, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "| large+huge | 1,000 | 2 | 1.414 | 2.000 | 1.000 | 1.414 |" in done.stdout
+    cells = "| 1,000 | 2 | 1.414 | 2.000 | 2.000 | 1.000 | 1.414 | 1.414 |"
+    assert f"| large+huge {cells}" in done.stdout and f"| suite pairs {cells}" in done.stdout
     assert "| 0 |" not in done.stdout  # the unbudgeted input is no method to choose
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "results.json").write_text(json.dumps({"results": records[:1]}))
     wrong = subprocess.run([*script, str(empty)], cwd=PROJECT_ROOT, capture_output=True,
                            text=True, timeout=120)  # fmt: skip
-    assert wrong.returncode == 2 and "no guide, random records" in wrong.stderr
+    assert wrong.returncode == 2 and "no guide, random, untrained records" in wrong.stderr
     assert "Traceback" not in wrong.stderr
