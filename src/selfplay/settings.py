@@ -94,7 +94,8 @@ class RunnerSettings:
         if self.approval == "sample":
             raise ValueError("walk_chunks replays a deterministic approval rule, not sample")
         tried, chunks = tried.copy(), []
-        while (approved := self.approve(p, np.random.default_rng(0), False, tried)).any():
+        unused = np.random.default_rng(0)  # top_k and threshold draw nothing
+        while (approved := self.approve(p, unused, False, tried)).any():
             chunks.append(np.flatnonzero(approved))
             tried |= approved
         return chunks
