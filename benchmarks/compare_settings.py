@@ -2,7 +2,7 @@
 side by side on the validation cases at the evaluation's budgets.
 
 Run: .venv/bin/python benchmarks/compare_settings.py FIELD VALUE [VALUE ...]
-     [--budgets B ...] [--cases N]
+     [--budgets B ...] [--cases N] [--saturation-each]
 
 FIELD is a ``selfplay.runner`` setting (``spread_max_nodes``, ``walk_restart``, ...);
 each VALUE is read as that setting's type. The guide is the one ``evaluate.py`` takes
@@ -13,8 +13,9 @@ an evaluation suite; ``--cases N``: N of them, evenly spaced), the time limit
 (``conf/evaluate.yaml``). Every search runs on each case in
 turn (``side_by_side.py``, one pass) and starts with the JIT's kernels forgotten, so it
 pays for compiling what it measures, as one ``optimize.py`` run does; saturation runs with
-today's settings. Prints, per budget and size bucket: the geometric-mean speedup, the
-median e-graph nodes and the seconds in all, per search.
+today's settings, or under each VALUE too with ``--saturation-each`` (for a setting that
+saturation reads: ``fold_constants``). Prints, per budget and size bucket: the
+geometric-mean speedup, the median e-graph nodes and the seconds in all, per search.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("values", nargs="+")
     parser.add_argument("--budgets", type=int, nargs="+", help="default: evaluate.py's")
     parser.add_argument("--cases", type=int, help="default: every validation case")
+    parser.add_argument("--saturation-each", action="store_true", help="saturation per VALUE")
     args = parser.parse_args()
     config, settings, limits = evaluation_setup()
     if args.field not in {f.name for f in dataclasses.fields(settings)}:
@@ -84,15 +86,19 @@ def main() -> None:
     print(f"{len(cases)} validation cases; guide {config.ckpt}; each cell: geomean speedup "
           f"/ median e-graph nodes / seconds in all")  # fmt: skip
     for budget in args.budgets or [int(b) for b in config.budgets]:
+        budgeted = [dataclasses.replace(s, node_budget=budget) for s in variants]
         searches = {
-            f"{args.field}={v}": partial(
-                guided, policy=policy, settings=dataclasses.replace(s, node_budget=budget),
-                meter=meter,
-            )
-            for v, s in zip(args.values, variants, strict=True)
-        } | {"saturation": partial(
-            saturated, limits=limits | {"max_nodes": budget}, settings=settings, meter=meter
-        )}  # fmt: skip
+            f"{args.field}={v}": partial(guided, policy=policy, settings=s, meter=meter)
+            for v, s in zip(args.values, budgeted, strict=True)
+        }
+        saturation = partial(saturated, limits=limits | {"max_nodes": budget}, meter=meter)
+        if args.saturation_each:
+            searches |= {
+                f"saturation {args.field}={v}": partial(saturation, settings=s)
+                for v, s in zip(args.values, variants, strict=True)
+            }
+        else:
+            searches["saturation"] = partial(saturation, settings=settings)
         searches = {name: _cold(search, meter.jit) for name, search in searches.items()}
         results = side_by_side(cases, searches, passes=1)
         print(f"\nbudget {budget}\n| size | n | " + " | ".join(searches) + " |")

@@ -33,6 +33,15 @@ def test_compare_settings_runs_and_refuses_a_setting_the_runner_lacks():
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| spread_max_nodes=0 | spread_max_nodes=5 | saturation |" in done.stdout
+    each = [*script, "fold_constants", "false", "true", "--budgets", "200", "--cases", "2"]
+    done = subprocess.run(
+        [*each, "--saturation-each"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (
+        "| fold_constants=false | fold_constants=true | saturation fold_constants=false "
+        "| saturation fold_constants=true |"
+    ) in done.stdout
     assert "| small+medium | 1 |" in done.stdout and "| large+huge | 1 |" in done.stdout
     wrong = subprocess.run(
         [*script, "no_such_setting", "1"], cwd=PROJECT_ROOT, capture_output=True, text=True

@@ -10,6 +10,7 @@ computed once per iteration, however many parents share it.
 from __future__ import annotations
 
 from src.expr import BOOL, CONST, OPS, VAR, Expr, postorder
+from src.expr.fold import fold_constants
 
 from .lowering import LOWERINGS, MATH_LIBRARY, Emitter, vector_helper_ir
 
@@ -107,7 +108,11 @@ def _body(
 
 
 def kernel_ir(expr: Expr, name: str, lanes: int, fast: bool) -> str:
-    """The textual LLVM IR module of the kernel ``name`` computing ``expr``."""
+    """The textual LLVM IR module of the kernel ``name`` computing ``expr``, its
+    subexpressions of constants alone folded first (``fold_constants``), as an optimizing
+    compiler folds ``cosf(0.8f)``: LLVM cannot, as the math library is this project's
+    own IR, so a kernel would otherwise pay for each such op on every element."""
+    expr = fold_constants(expr)
     variables = sorted(expr.variables)
     slots = {v: k for k, v in enumerate(variables)}
     nodes = postorder(expr)

@@ -119,7 +119,8 @@ class CostMeter:
         return (
             f"{platform.machine()} {host_description()} llvmlite {llvmlite.__version__} "
             f"lanes {jit.lanes} codegen {jit.codegen_level} passes {jit.ir_pass_level} "
-            f"fast {jit.fast_math} align {ALIGN_BYTES} flush {jit.flush_subnormals}"
+            f"fast {jit.fast_math} align {ALIGN_BYTES} flush {jit.flush_subnormals} "
+            "folds constants"
         )
 
     def _key(self, expr: Expr, ranges: Mapping[str, VarRange]) -> str:

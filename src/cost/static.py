@@ -1,4 +1,5 @@
-"""The static cost model: an expression costs the sum of its DAG's distinct nodes' costs.
+"""The static cost model: an expression costs the sum of its DAG's distinct nodes' costs
+(after constant folding, as the JIT compiles it).
 
 Per-op costs (nanoseconds per element, from ``python -m src.cost.calibrate``) live in
 ``conf/cost/static/calibrated.yaml``. A subexpression shared by several parents is paid
@@ -16,6 +17,7 @@ from omegaconf import DictConfig
 
 from src.config import conf_group
 from src.expr import CONST, OPS, VAR, Expr, postorder
+from src.expr.fold import fold_constants
 
 # Every kind of node the model prices: the ops, and the two kinds of leaves.
 PRICED = (*OPS, VAR, CONST)
@@ -51,8 +53,9 @@ class StaticCostModel:
         return cls({str(k): float(v) for k, v in config.ops.items()})
 
     def cost(self, expr: Expr) -> float:
-        """The sum of the costs of ``expr``'s distinct nodes."""
-        return sum(self.costs[node.op] for node in postorder(expr))
+        """The sum of the costs of ``expr``'s distinct nodes once its subexpressions of
+        constants alone are folded, as the JIT folds them (``kernel_ir``)."""
+        return sum(self.costs[node.op] for node in postorder(fold_constants(expr)))
 
 
 @cache

@@ -46,7 +46,9 @@ class CheckedEGraph:
         self._rules, self._model, self._settings = rules, model, settings
         self._spent = 0  # e-nodes of the e-graphs given up
         self._last: list[int] = []  # the rules applied since the last extraction
-        self._env = EGraphEnv(seed, rules, model, settings.node_budget)
+        self._env = EGraphEnv(
+            seed, rules, model, settings.node_budget, fold=settings.fold_constants
+        )
 
     def node_count(self) -> int:
         """E-nodes of this e-graph and of every one given up before it."""
@@ -70,6 +72,10 @@ class CheckedEGraph:
         self.banned[epoch] = True
         self._spent += self._env.node_count()
         self._env = EGraphEnv(
-            self.passed, self._rules, self._model, self._settings.node_budget - self._spent
+            self.passed,
+            self._rules,
+            self._model,
+            self._settings.node_budget - self._spent,
+            fold=self._settings.fold_constants,
         )
         return self.passed, self._model.cost(self.passed)

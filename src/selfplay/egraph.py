@@ -35,6 +35,7 @@ from egglog import bindings as egg
 from src.config import conf_group
 from src.cost.static import StaticCostModel
 from src.expr import BOOL, CONST, NUM, OPS, VAR, Expr, postorder
+from src.expr.fold import fold_constants
 
 from .extraction import CONSTRUCTOR, LEAVES, OP_OF, extract_best
 from .rules import Rule, RuleError
@@ -63,6 +64,47 @@ _ANALYSIS = """
 (rule ((= e (OpMul a b)) (NonNeg a) (NonNeg b)) ((NonNeg e)) :ruleset analysis)
 (rule ((= e (OpMul a b)) (Pos a) (Pos b)) ((Pos e)) :ruleset analysis)
 """
+
+# Constant folding in the e-graph (``selfplay.egraph.fold_constants``): an arithmetic
+# e-node whose operands are constants joins the constant it equals, so a rewrite that
+# makes one (``div-as-mul`` on ``x / 2.5`` gives ``x * recip 2.5``) is priced by extraction
+# as the multiplication by a constant that the kernel will run. egglog computes the value
+# in f64 (the kernel gets it rounded to float32); ops egglog has no f64 primitive for are
+# folded in the seed only (``fold_constants``). An e-class gets one value (``ConstOf``,
+# the first found): folding every pair of an e-class's constants instead ran away, as
+# rules that hold over the reals merge constants that differ in f64 (e = e * c with
+# c = 3 * (1/3)), and each fold then made new ones for ever. Per op: its value from the
+# operands' values a, b, c, and the condition under which it is defined.
+_FOLDED = {
+    "add": ("(+ a b)", ""),
+    "sub": ("(- a b)", ""),
+    "mul": ("(* a b)", ""),
+    "div": ("(/ a b)", " (!= b 0.0)"),
+    "neg": ("(neg a)", ""),
+    "recip": ("(/ 1.0 a)", " (!= a 0.0)"),
+    "abs": ("(abs a)", ""),
+    "min": ("(min a b)", ""),
+    "max": ("(max a b)", ""),
+    "fma": ("(+ (* a b) c)", ""),
+}
+
+
+def _fold_program() -> str:
+    lines = [
+        "(function ConstOf (Num) f64 :merge old)",
+        "(ruleset fold)",
+        "(rule ((= e (Const c))) ((set (ConstOf e) c)) :ruleset fold)",
+        "(rule ((= c (ConstOf e))) ((union e (Const c))) :ruleset fold)",
+    ]
+    for op, (value, condition) in _FOLDED.items():
+        names = "abc"[: OPS[op].arity]
+        operands = " ".join(f"{n}{n}" for n in names)  # the e-classes aa, bb, cc
+        values = " ".join(f"(= {n} (ConstOf {n}{n}))" for n in names)
+        lines.append(
+            f"(rule ((= e ({CONSTRUCTOR[op]} {operands})) {values}{condition}) "
+            f"((set (ConstOf e) {value})) :ruleset fold)"
+        )
+    return "\n".join(lines)
 
 
 def egglog_float(value: float) -> str:
@@ -103,7 +145,8 @@ def _guard_facts(rule: Rule) -> str:
 
 
 def language_program() -> str:
-    """The egglog program declaring the language and the guard analysis."""
+    """The egglog program declaring the language, the guard analysis and constant
+    folding."""
     lines = [
         "(sort Num)",
         "(sort Cond)",
@@ -113,7 +156,7 @@ def language_program() -> str:
     for op, spec in OPS.items():
         args = " ".join(_SORT[s] for s in spec.arg_sorts)
         lines.append(f"(constructor {CONSTRUCTOR[op]} ({args}) {_SORT[spec.sort]})")
-    lines.append(_ANALYSIS)
+    lines += [_ANALYSIS, _fold_program()]
     return "\n".join(lines)
 
 
@@ -183,16 +226,23 @@ class EGraphEnv:
         model: StaticCostModel,
         node_budget: int,
         match_limit: int = 0,
+        fold: bool | None = None,
     ) -> None:
         """``match_limit``: ``apply`` skips a rule that matches in more places than this
         (egglog's back-off: the e-graph cannot jump far past its node budget in one
-        step); 0 reads ``selfplay.egraph.match_limit``."""
+        step); 0 reads ``selfplay.egraph.match_limit``. ``fold``: constant folding (the
+        seed is folded before it is inserted, and every rule application is followed by
+        the ``fold`` ruleset); None reads ``selfplay.egraph.fold_constants``."""
         if expr.sort == BOOL:
             raise ValueError("the e-graph optimizes numeric expressions, not conditions")
+        egraph_conf = conf_group("selfplay").egraph
         self.rules = tuple(rules)
         self.model = model
         self.node_budget = node_budget
-        self.match_limit = match_limit or int(conf_group("selfplay").egraph.match_limit)
+        self.match_limit = match_limit or int(egraph_conf.match_limit)
+        self.fold = bool(egraph_conf.fold_constants) if fold is None else fold
+        if self.fold:
+            expr = fold_constants(expr)
         self._language = _language(self.rules)  # a RuleError here names a rule egglog cannot take
         self._graph = egg.EGraph(seminaive=False)
         self._graph.run_program(*self._language.base)
@@ -226,6 +276,11 @@ class EGraphEnv:
             actions.append(egg.ActionCommand(egg.Let(_SPAN, names[node], call)))
         self._graph.run_program(*actions)
         return names[expr]
+
+    @property
+    def _folding(self) -> str:
+        """The schedule step that folds constants after rules ran ("" when off)."""
+        return " (saturate (run fold))" if self.fold else ""
 
     def frozen(self) -> egg.FrozenEGraph:
         """egglog's frozen copy of the e-graph as it is now (made once per change:
@@ -292,7 +347,7 @@ class EGraphEnv:
             analysis = "(saturate (run analysis)) " if guarded else ""
             (command,) = self._graph.parse_program(
                 f"(run-schedule (let-scheduler bo (back-off :match-limit {self.match_limit})) "
-                f"(seq {analysis}{steps}))"
+                f"(seq {analysis}{steps}{self._folding}))"
             )
             (output,) = self._graph.run_program(command)
             if output.report.updated:
@@ -345,7 +400,7 @@ class EGraphEnv:
         )
         chunk = self._graph.parse_program(
             f"(run-schedule {let}(repeat {iterations_per_check} "
-            f"(seq (saturate (run analysis)) {step})))"
+            f"(seq (saturate (run analysis)) {step}{self._folding})))"
         )[0]
         stop, done = "iterations", 0
         if self.node_count() >= max_nodes:  # as a guided search: no step past the budget

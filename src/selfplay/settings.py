@@ -23,6 +23,7 @@ class RunnerSettings:
     patience: int  # stop after this many epochs that did not lower the extracted cost; 0: off
     threshold: float
     node_budget: int
+    fold_constants: bool  # constant folding in the search's e-graph (EGraphEnv)
     check_elements: int
     check_seed: int
     check_rtol: float

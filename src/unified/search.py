@@ -211,7 +211,9 @@ def saturated(
     candidates are the extractions at each limit check."""
     model, meter = model or default_static_model(), meter or default_meter()
     start = time.perf_counter()
-    env = EGraphEnv(expr, RULES, model, node_budget=int(limits["max_nodes"]))
+    env = EGraphEnv(
+        expr, RULES, model, node_budget=int(limits["max_nodes"]), fold=settings.fold_constants
+    )
     extractions: list[Expr] = []
     report = env.saturate(
         **limits, on_check=lambda: extractions.append(env.extract()[0]), scheduler=scheduler
