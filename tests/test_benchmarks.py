@@ -20,6 +20,15 @@ def test_bench_search_runs():
     assert "guide / saturation" in done.stdout and "random / saturation" in done.stdout
 
 
+def test_bench_fold_runs_and_times_the_folded_forms():
+    command = [sys.executable, "benchmarks/bench_fold.py"]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "`(* x 1.6487212)`" in done.stdout  # exp 0.5 folded in float32
+    assert "`(* (- x 0.5) 0.70372975)`" in done.stdout  # 1 / 1.421 in float32
+    assert done.stdout.count("x |") == 3  # a speedup on each row
+
+
 def test_bench_guard_runs():
     command = [sys.executable, "benchmarks/bench_guard.py", "--max-dag-nodes", "6"]
     done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
