@@ -71,10 +71,11 @@ _ANALYSIS = """
 # as the multiplication by a constant that the kernel will run. egglog computes the value
 # in f64 (the kernel gets it rounded to float32); ops egglog has no f64 primitive for are
 # folded in the seed only (``fold_constants``). An e-class gets one value (``ConstOf``,
-# the first found): folding every pair of an e-class's constants instead ran away, as
-# rules that hold over the reals merge constants that differ in f64 (e = e * c with
-# c = 3 * (1/3)), and each fold then made new ones for ever. Per op: its value from the
-# operands' values a, b, c, and the condition under which it is defined.
+# the first found). Folding every pair of constants of the operands' e-classes instead
+# did not end on saturating ``(x + y) - y``: once an e-class holds two constants (rules
+# true over the reals can merge values that differ in f64), each fold above it makes
+# several, and those merge in turn. Per op: its value from the operands' values a, b, c,
+# and the condition under which it is defined.
 _FOLDED = {
     "add": ("(+ a b)", ""),
     "sub": ("(- a b)", ""),
