@@ -10,8 +10,7 @@ from src.expr import CONST, const, evaluate, parse_sexpr
 from src.expr.fold import fold_constants
 from src.selfplay.egraph import EGraphEnv
 from src.selfplay.rules import RULES
-
-INDEX = {rule.name: k for k, rule in enumerate(RULES)}
+from tests.test_egraph import INDEX
 
 
 def test_subexpressions_of_constants_become_their_float32_value():

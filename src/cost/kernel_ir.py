@@ -110,8 +110,9 @@ def _body(
 def kernel_ir(expr: Expr, name: str, lanes: int, fast: bool) -> str:
     """The textual LLVM IR module of the kernel ``name`` computing ``expr``, its
     subexpressions of constants alone folded first (``fold_constants``), as an optimizing
-    compiler folds ``cosf(0.8f)``: LLVM cannot, as the math library is this project's
-    own IR, so a kernel would otherwise pay for each such op on every element."""
+    compiler folds ``cosf(0.8f)``. LLVM does not here (its IR passes are skipped at
+    ``ir_pass_level`` 0, and the vector math functions are this project's own IR), so a
+    kernel would otherwise pay for each such op on every element."""
     expr = fold_constants(expr)
     variables = sorted(expr.variables)
     slots = {v: k for k, v in enumerate(variables)}

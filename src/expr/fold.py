@@ -1,9 +1,10 @@
 """Constant folding: every numeric subexpression of constants alone becomes the float32
 constant it evaluates to.
 
-The JIT computes each op for every element, constants or not (its transcendental
-functions are the project's own code, which LLVM cannot evaluate at compile time), so a
-scene's ``cos 0.8195`` costs a cosine per element until it is folded. Values come from the
+The JIT would otherwise compute each op for every element, constants or not: it skips
+LLVM's IR passes (``cost.jit.ir_pass_level``), and its vector math functions are this
+project's own IR around the C library, so nothing evaluates a scene's ``cos 0.8195`` at
+compile time. Values come from the
 reference evaluator in float32, as the kernel would compute them; a subexpression whose
 value is not finite is kept as written.
 """
