@@ -88,3 +88,26 @@ def test_evaluation_ceiling_takes_the_best_answer_of_any_method_per_case(tmp_pat
                            text=True, timeout=120)  # fmt: skip
     assert wrong.returncode == 2 and "no guide, random, untrained records" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+def test_saturation_ceiling_bounds_each_budget_by_the_long_run_where_the_input_fits():
+    """One small FPBench kernel at two budgets: 5 e-nodes, which its input's e-graph
+    already passes (no search applies a rule, so the bound is saturation's own answer:
+    1.000 of it), and 2,000, where the bound is the long saturation's answer."""
+    command = [
+        sys.executable, "benchmarks/saturation_ceiling.py", "--suites", "fpcore", "--sizes",
+        "small", "--cases", "1", "--budgets", "5", "2000", "--nodes", "3000", "--iterations",
+        "4", "--seconds", "5",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 cases; budgets [5, 2000]" in done.stdout and "long " in done.stdout
+    rows = {
+        line.split(" | ")[0] + " | " + line.split(" | ")[1]: line.strip(" |").split(" | ")
+        for line in done.stdout.splitlines()
+        if line.startswith("| suite fpcore")
+    }
+    over, fits = rows["| suite fpcore | 5"], rows["| suite fpcore | 2,000"]
+    assert over[3] == "0" and over[7] == "1.000"  # input over the budget: no rule applies
+    assert fits[3] == "1"
+    assert float(fits[6]) > 1.0  # the long saturation finds something on a kernel that fits
