@@ -71,7 +71,7 @@ def main() -> None:
         print(
             f"round {round_index}: {int(recorded['selfplay/trajectories'])} trajectories kept, "
             f"{int(recorded['selfplay/dropped'])} dropped, {int(recorded['selfplay/steps'])} "
-            f"steps, workers {data.worker_count()}"
+            f"steps, workers {data.workers.count()}"
         )
         for phase, seconds in phases.items():
             print(f"  {phase:9} {seconds:7.1f} s  {100 * seconds / total:5.1f}%")

@@ -105,12 +105,12 @@ def main() -> None:
           f"e-nodes, {args.iterations} iterations, {args.seconds} s", flush=True)  # fmt: skip
     speedups: dict[tuple, dict[str, float]] = defaultdict(dict)
     for case in found:
-        ceiling = run_case((long, case, "saturation", args.nodes))
+        ceiling = run_case(long, (case, "saturation", args.nodes))
         line = [f"long {ceiling['speedup']:.3f} ({ceiling['egraph_nodes']:,} e-nodes)"]
         for budget in budgets:
             key = (case.suite, case.size, case.name, budget)
             for method in METHODS:
-                record = run_case((budgeted, case, method, budget))
+                record = run_case(budgeted, (case, method, budget))
                 speedups[key][method] = record["speedup"]
                 if method == "saturation":
                     speedups[key]["fits"] = float(record["epochs"] > 0)

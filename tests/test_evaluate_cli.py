@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from src.config import PROJECT_ROOT
 
 KERNELS = """(FPCore (x y)
@@ -31,11 +33,12 @@ def _evaluate(cwd, *args):
     )  # fmt: skip
 
 
-def test_a_users_file_at_two_budgets(tmp_path):
+@pytest.mark.parametrize("workers", [["workers=1"], ["backend=ray", "workers=2"]])
+def test_a_users_file_at_two_budgets(tmp_path, workers):
     (tmp_path / "mine.fpcore").write_text(KERNELS)
     done = _evaluate(
         tmp_path, "file=mine.fpcore", "budgets=[60,200]", "methods=[saturation,random]",
-        "workers=1", "selfplay.runner.max_steps=4",
+        "selfplay.runner.max_steps=4", *workers,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     (run,) = (tmp_path / "evaluation").iterdir()
@@ -67,6 +70,7 @@ def test_bad_settings_are_one_error_line(tmp_path):
         (["methods=[teleport]"], "unknown methods"),
         (["suites=[nope]"], "unknown suites"),
         (["file=missing.fpcore"], "missing.fpcore: cannot read"),
+        (["backend=dask"], "config evaluate: backend is one of process, ray, not 'dask'"),
     ]:
         done = _evaluate(tmp_path, *args)
         assert done.returncode == 1, args

@@ -1,5 +1,6 @@
 """Imports point down the layers of ../shared/DESIGN.md: each package under src/ imports
-only the packages below it (and the shared helpers ``src.config``, ``src.atomic``);
+only the packages below it (and the shared helpers ``src.config``, ``src.atomic``,
+``src.workers``, which import nothing of the project's packages);
 ``src/selfplay`` never imports ``src/modules``, and ``src/modules`` reads only
 ``src/expr``, the data schema and the returns. The schema (trajectory payloads) is the
 contract between the runner, the data module and the modules, so the runner may use it
@@ -12,7 +13,7 @@ import pytest
 
 from src.config import PROJECT_ROOT
 
-SHARED = {"src.config", "src.atomic"}
+SHARED = {"src.config", "src.atomic", "src.workers"}
 ALLOWED = {
     "expr": {"src.expr"},
     "cost": {"src.expr", "src.cost"},
@@ -59,3 +60,8 @@ def test_the_returns_read_the_schema_alone():
     path = PROJECT_ROOT / "src" / "data" / "returns.py"
     inside = [m for m in _imports(path) if m == "src" or m.startswith("src.")]
     assert set(inside) == {"src.data.schema"}
+
+
+def test_the_task_pools_import_nothing_of_the_project():
+    path = PROJECT_ROOT / "src" / "workers.py"
+    assert [m for m in _imports(path) if m == "src" or m.startswith("src.")] == []

@@ -48,10 +48,11 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     net.encode_rules([(r.lhs, r.rhs) for r in RULES])
     runner = runner_settings(config)
     task = rollout.RolloutTask(
-        0, 3, 7, 0.0, 0.5, 0.1, 60, 0.0, (), runner, (), ActorPolicy(net), _cost(rounds=3), _data()
+        0, 3, 7, 0.0, 0.5, 0.1, 60, 0.0, (), runner, (), _cost(rounds=3), _data()
     )
-    first, name = rollout.run_task(task)
-    again, _ = rollout.run_task(task)
+    policy = ActorPolicy(net)
+    first, name = rollout.run_task(policy, task)
+    again, _ = rollout.run_task(policy, task)
     assert name.startswith("bwd-") and first.trajectory is not None
     assert [s.rule_idx for s in first.trajectory.steps] == [
         s.rule_idx for s in again.trajectory.steps
@@ -60,7 +61,7 @@ def test_a_task_runs_a_trajectory_with_the_tasks_settings():
     assert first.trajectory.node_budget == runner.node_budget
     # with episode budgets, each trajectory's is drawn from them
     tasks = [dataclasses.replace(task, index=i, budgets=(60, 90)) for i in range(8)]
-    drawn = {rollout.run_task(t)[0].trajectory.node_budget for t in tasks}
+    drawn = {rollout.run_task(policy, t)[0].trajectory.node_budget for t in tasks}
     assert drawn == {60, 90}
 
 
@@ -71,7 +72,7 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
         (0.0, ("medium",), "composed-"),
     ]:
         task = rollout.RolloutTask(
-            0, 0, 7, 0.0, 0.5, 0.1, 60, scene_fraction, sizes, None, (), None, "{}", _data()
+            0, 0, 7, 0.0, 0.5, 0.1, 60, scene_fraction, sizes, None, (), "{}", _data()
         )
         for index in range(3):
             expr, ranges, name = rollout._seed_of(task, np.random.default_rng([7, 0, index]))
@@ -83,7 +84,7 @@ def test_seeds_come_from_scenes_and_composed_pairs_of_the_asked_sizes():
 def test_corpus_seeds_come_from_the_training_half_less_the_validation_band():
     from src.data.corpus import trainable_kernels
 
-    task = rollout.RolloutTask(0, 0, 7, 1.0, 0.5, 0.1, 60, 0.0, (), None, (), None, "{}", _data())
+    task = rollout.RolloutTask(0, 0, 7, 1.0, 0.5, 0.1, 60, 0.0, (), None, (), "{}", _data())
     seeds = {k.name for k in trainable_kernels(0.5, 60, 0.1)}
     band = {k.name for k in trainable_kernels(0.5, 60, 0.1, in_band=True)}
     drawn = {rollout._seed_of(task, np.random.default_rng([7, 0, i]))[2] for i in range(200)}

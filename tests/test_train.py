@@ -2,6 +2,7 @@
 checkpoint, the actor weight file, W&B offline files with the metrics), the actor
 learning with finite losses, an exact resume, and a multirun sweep."""
 
+import contextlib
 import csv
 import dataclasses
 import gzip
@@ -9,11 +10,13 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from src.config import PROJECT_ROOT
 from src.modules.weights import load_actor_weights
@@ -406,3 +409,77 @@ def test_a_run_directory_holding_checkpoints_is_not_trained_into_again(smoke_run
         "hydra.run.dir, or resume that run with ckpt_path=.../last.ckpt"
     )
     assert {p.name: p.stat().st_mtime_ns for p in checkpoints.iterdir()} == before
+
+
+def test_a_trainer_killed_mid_round_loses_at_most_that_round(tmp_path):
+    """``kill -9`` of the trainer as round 1 starts (its pool's workers are left alone, as
+    after a real crash), then a resume from ``last.ckpt``: round 0 is kept as it was
+    written, round 1 is run again, and the run ends with all three rounds."""
+    run_dir = tmp_path / "run"
+    overrides = ["logger=csv", "data.selfplay.trajectories_per_round=12"]
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true")
+    command = [sys.executable, "train.py", "+experiment=smoke", f"hydra.run.dir={run_dir}"]
+    trainer = subprocess.Popen(
+        [*command, *overrides], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        for line in trainer.stderr:
+            if line.startswith("round 1: generating"):
+                os.kill(trainer.pid, signal.SIGKILL)
+                break
+        assert trainer.wait(timeout=120) == -signal.SIGKILL
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(trainer.pid, signal.SIGKILL)  # the orphaned pool workers
+        trainer.stderr.close()
+    first_round = (run_dir / "trajectories_r000.jsonl.gz").read_bytes()
+    assert not (run_dir / "trajectories_r002.jsonl.gz").exists()
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resumed = _train(run_dir, *overrides, f"ckpt_path={last}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "round 0: generating" not in resumed.stderr
+    assert "round 1: generating" in resumed.stderr
+    assert (run_dir / "trajectories_r000.jsonl.gz").read_bytes() == first_round
+    for round_index in range(ROUNDS):
+        assert (run_dir / f"trajectories_r{round_index:03d}.jsonl.gz").stat().st_size > 0
+    assert (run_dir / "checkpoints" / f"round{ROUNDS - 1:03d}.ckpt").exists()
+
+
+def test_the_ray_backend_gives_the_process_backends_trajectories(smoke_run, tmp_path):
+    """``data.selfplay.backend=ray``: round 0 of a smoke run on a local Ray holds the very
+    steps of the process backend's (``smoke_run``), from the same seed and actor."""
+    result = _train(tmp_path, "logger=csv", "trainer.rounds=1", "data.selfplay.backend=ray")
+    assert result.returncode == 0, result.stderr[-3000:]
+    original = _steps(smoke_run / "trajectories_r000.jsonl.gz")
+    assert _steps(tmp_path / "trajectories_r000.jsonl.gz") == original
+
+
+def test_a_two_trial_optuna_sweep_writes_its_best_parameters(tmp_path):
+    """``hparams_search=unified_optuna`` on the smoke experiment: two trials, each a run
+    that validates once; the best run's validation geomean speedup is the best value."""
+    env = dict(os.environ, WANDB_MODE="offline", WANDB_SILENT="true")
+    result = subprocess.run(
+        [
+            sys.executable, "train.py", "-m", "hparams_search=unified_optuna",
+            "+experiment=smoke", "hydra.sweeper.n_trials=2", "trainer.rounds=2", "logger=csv",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = OmegaConf.load(tmp_path / "optimization_results.yaml")
+    assert set(found.best_params) == {
+        "actor.lr", "actor.update.clip", "actor.update.epochs", "actor.entropy_coeff",
+        "critic.budget_weight", "critic.train.epochs",
+    }  # fmt: skip
+    runs = sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.isdigit())
+    assert [p.name for p in runs] == ["0", "1"]
+    validated = [
+        max(
+            json.loads(line)["geomean_speedup"]
+            for line in (run / "validation.jsonl").read_text().splitlines()
+        )
+        for run in runs
+    ]
+    assert found.best_value == pytest.approx(max(validated), rel=1e-6)

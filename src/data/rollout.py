@@ -38,7 +38,6 @@ class RolloutTask:
     sizes: tuple[str, ...]  # size buckets of composed pairs and scenes; () plain pairs
     runner: RunnerSettings
     budgets: tuple[int, ...]  # the episode's e-node budget is drawn from these; () the runner's
-    policy: Policy
     cost: str  # the run's ``cost`` config group as JSON (the worker's meter follows it)
     data: str  # the run's ``data`` config group as JSON (its generators follow it)
 
@@ -112,8 +111,9 @@ def _seed_of(task: RolloutTask, rng: np.random.Generator) -> tuple:
     return junk, {v: default_range() for v in junk.variables}, name
 
 
-def run_task(task: RolloutTask) -> tuple[RunOutcome, str]:
-    """One trajectory of a round (in a worker process, or in this one)."""
+def run_task(policy: Policy, task: RolloutTask) -> tuple[RunOutcome, str]:
+    """One trajectory of a round with the round's actor snapshot ``policy`` (in a worker,
+    which gets the snapshot once per round from the Ray backend, or in this process)."""
     rng = np.random.default_rng([task.seed, task.round_index, task.index])
     expr, ranges, name = _seed_of(task, rng)
     runner = task.runner
@@ -123,7 +123,7 @@ def run_task(task: RolloutTask) -> tuple[RunOutcome, str]:
     outcome = run_trajectory(
         expr,
         ranges,
-        task.policy,
+        policy,
         RULES,
         runner,
         default_static_model(),

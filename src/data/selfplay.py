@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +45,7 @@ from src.selfplay.runner import (
     RunOutcome,
 )
 from src.selfplay.settings import runner_settings_from
+from src.workers import TaskPool, WorkerSettings
 
 Critique = Callable[[int, Sequence[Trajectory]], tuple[list[np.ndarray], dict, np.ndarray]]
 Log = Callable[[Mapping[str, float], Mapping[str, np.ndarray], int], None]
@@ -62,6 +61,7 @@ class SelfPlaySettings:
     corpus_validation: float
     corpus_max_dag_nodes: int
     scene_fraction: float
+    backend: str
     workers: int
     seed: int
     gzip: bool
@@ -168,7 +168,10 @@ class SelfPlayDataModule(pl.LightningDataModule):
         self.log = log
         self.dropped_total = 0
         self.generated_through = -1  # the last round whose data this module made
-        self._pool = None
+        self.workers = WorkerSettings.from_config(
+            self.settings.backend, self.settings.workers, config["ray"], "data.selfplay"
+        )
+        self._pool: TaskPool | None = None
 
     # ---- Lightning hooks
 
@@ -198,13 +201,9 @@ class SelfPlayDataModule(pl.LightningDataModule):
     def teardown(self, stage: str) -> None:
         if self._pool is not None:
             self._pool.close()
-            self._pool.join()
             self._pool = None
 
     # ---- a round
-
-    def worker_count(self) -> int:
-        return self.settings.workers or os.cpu_count() or 1
 
     def sizes(self, round_index: int) -> tuple[str, ...]:
         """The size buckets of the round's composed pairs and scenes: the curriculum's
@@ -228,19 +227,17 @@ class SelfPlayDataModule(pl.LightningDataModule):
                 self.sizes(round_index),
                 self.runner,
                 self.budgets,
-                policy,
                 self.cost,
                 self.data,
             )
             for i in range(s.trajectories_per_round)
         ]
-        if self.worker_count() == 1:
-            results = map(run_task, tasks)
+        if self.workers.backend == "process" and self.workers.count() == 1:
+            results = (run_task(policy, task) for task in tasks)
         else:
             if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = context.Pool(self.worker_count())
-            results = self._pool.imap(run_task, tasks, chunksize=1)
+                self._pool = TaskPool(self.workers)
+            results = self._pool.map(run_task, policy, tasks)
         done = []
         for result in results:  # in task order, whichever worker ran it
             done.append(result)

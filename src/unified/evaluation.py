@@ -25,8 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import multiprocessing
-import os
 import sys
 import time
 import zlib
@@ -40,6 +38,7 @@ from omegaconf import OmegaConf
 from src.atomic import write_text_atomic
 from src.cost.measure import meter_from_config
 from src.selfplay.check import check_equal
+from src.workers import TaskPool, WorkerSettings
 
 from . import report
 from .search import (
@@ -122,9 +121,10 @@ def _optimize(c: dict, case: Case, method: str, budget: int) -> Optimized:
     return guided(case.name, case.expr, case.ranges, policy, budgeted, method, meter=meter)
 
 
-def run_case(task: tuple[str, Case, str, int]) -> dict:
-    """One method on one case at one budget, as a JSON-ready record."""
-    config_yaml, case, method, budget = task
+def run_case(config_yaml: str, task: tuple[Case, str, int]) -> dict:
+    """One method on one case at one budget, as a JSON-ready record (``config_yaml``: the
+    evaluation's config, which a worker reads once)."""
+    case, method, budget = task
     c = _context(config_yaml)
     result = _optimize(c, case, method, budget)
     record = {
@@ -197,13 +197,13 @@ def summarize(records: Sequence[dict], sizes: Sequence[str]) -> list[dict]:
     return rows
 
 
-def _tasks(config: Mapping, found: Sequence[Case], config_yaml: str) -> list[tuple]:
+def _tasks(config: Mapping, found: Sequence[Case]) -> list[tuple]:
     budgets = [int(b) for b in config["budgets"]]
     tasks = []
     for case in found:
         for method in config["methods"]:
             for budget in budgets[:1] if method in UNBUDGETED else budgets:
-                tasks.append((config_yaml, case, method, budget))
+                tasks.append((case, method, budget))
     return tasks
 
 
@@ -217,7 +217,17 @@ def _check(config: Mapping) -> str | None:
         return f"budgets must be e-node counts of at least 1, not {budgets}"
     if not float(config["time_limit_s"]) > 0:
         return f"time_limit_s must be positive, not {config['time_limit_s']}"
+    try:
+        _worker_settings(config)
+    except ValueError as error:
+        return str(error)
     return None
+
+
+def _worker_settings(config: Mapping) -> WorkerSettings:
+    return WorkerSettings.from_config(
+        config["backend"], config["workers"], config["ray"], "evaluate"
+    )
 
 
 def guide_checkpoint(config: Mapping) -> Path:
@@ -252,23 +262,27 @@ def evaluate(config: Mapping) -> int:
         return 1
     out_dir.mkdir(parents=True, exist_ok=True)
     config_yaml = OmegaConf.to_yaml(config, resolve=True)
-    tasks = _tasks(config, found, config_yaml)
-    workers = int(config["workers"]) or os.cpu_count() or 1
+    tasks = _tasks(config, found)
+    workers = _worker_settings(config)
     print(
         f"evaluate: {len(found)} expressions, {len(config['methods'])} methods, budgets "
-        f"{list(config['budgets'])}: {len(tasks)} searches on {workers} workers"
+        f"{list(config['budgets'])}: {len(tasks)} searches on {workers.count()} "
+        f"{workers.backend} workers"
         + (f"; guide {config['ckpt']}" if _needs_guide(config) else ""),
         file=sys.stderr,
     )
     start, records = time.perf_counter(), []
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for record in pool.imap_unordered(run_case, tasks, chunksize=1):
+    pool = TaskPool(workers)
+    try:
+        for record in pool.map(run_case, config_yaml, tasks, ordered=False):
             records.append(record)
             if len(records) % 50 == 0 or len(records) == len(tasks):
                 print(
                     f"evaluate: {len(records)}/{len(tasks)} ({time.perf_counter() - start:.0f} s)",
                     file=sys.stderr,
                 )
+    finally:
+        pool.close()
     records = _every_budget(records, [int(b) for b in config["budgets"]])
     records.sort(key=lambda r: (r["suite"], r["name"], METHODS.index(r["method"]), r["budget"]))
     sizes = report.size_order()

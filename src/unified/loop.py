@@ -177,7 +177,9 @@ def _trainer(**arguments) -> pl.Trainer:
         return pl.Trainer(**arguments)
 
 
-def train(config: DictConfig) -> int:
+def train(config: DictConfig) -> float | None:
+    """Trains a run; returns its best ``val/geomean_speedup`` (a sweep's objective), or
+    None when the run validated no round."""
     run_dir = Path(config.paths.run_dir)
     checkpoints = run_dir / config.paths.checkpoints
     if config.ckpt_path is None and any(checkpoints.glob("*.ckpt")):
@@ -201,6 +203,7 @@ def train(config: DictConfig) -> int:
     data = SelfPlayDataModule(
         config, run_dir, actor.policy, critic, _round_logger(logger, lambda: trainer)
     )
+    validation = _validation_callbacks(config, run_dir, checkpoints)
     trainer = _trainer(
         max_epochs=config.trainer.rounds,
         accelerator=config.trainer.accelerator,
@@ -219,7 +222,7 @@ def train(config: DictConfig) -> int:
             ),
             ActorWeightsEachRound(run_dir / config.paths.actor_weights),
             CheckpointOnInterrupt(checkpoints / "interrupted.ckpt"),
-            *_validation_callbacks(config, run_dir, checkpoints),
+            *validation,
         ],
         plugins=[AtomicCheckpointIO()],
         enable_progress_bar=False,
@@ -229,4 +232,5 @@ def train(config: DictConfig) -> int:
     )
     with quiet_lightning():
         trainer.fit(actor, datamodule=data, ckpt_path=config.ckpt_path)
-    return 0
+    best = [c.best_model_score for c in validation if isinstance(c, ModelCheckpoint)]
+    return float(best[0]) if best and best[0] is not None else None
