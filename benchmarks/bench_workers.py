@@ -1,8 +1,8 @@
 """Trajectories per second of one self-play round on each backend (``process``, ``ray``)
 with 1 and 2 workers, the recipe's settings (``+experiment=unified``).
 
-Run: .venv/bin/python benchmarks/bench_workers.py [--trajectories N] [--workers W ...]
-     [overrides ...]
+Run: .venv/bin/python benchmarks/bench_workers.py [overrides ...] [--trajectories N]
+     [--workers W ...] [--backends B ...]
 
 Every configuration generates the same round (round 0 from the same fresh actor: the
 same seeds and trajectories), twice: the first time pays for starting the workers (a
@@ -25,6 +25,7 @@ from hydra import compose, initialize_config_dir
 from src.config import CONF_DIR
 from src.modules.policy import ActorPolicy, fresh_net, latency_prior
 from src.selfplay.rules import RULES
+from src.workers import BACKENDS
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=32)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--backends", nargs="+", default=["process", "ray"])
+    parser.add_argument("--backends", nargs="+", default=["process", "ray"], choices=BACKENDS)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     run_dir = Path(tempfile.mkdtemp(prefix="bench_workers_"))  # generate() writes nothing

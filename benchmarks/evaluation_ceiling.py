@@ -18,12 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from src.unified.evaluation import UNBUDGETED
 from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean
 
 REGIMES = {"small+medium": SMALL_REGIME, "large+huge": LARGE_REGIME}
+V = TypeVar("V")
 BASES = ("saturation", "random", "untrained")
 NEEDED = (*BASES, "guide")
 HEADER = (
@@ -34,31 +37,37 @@ HEADER = (
 )
 
 
+def grouped(cases: Mapping[tuple, V]) -> Iterator[tuple[str, int, list[V]]]:
+    """Per regime, then per suite, and per budget: (label, budget, the values of the
+    cases there), for cases keyed (suite, name, size, budget); empty groups left out."""
+    groups = {name: lambda key, sizes=sizes: key[2] in sizes for name, sizes in REGIMES.items()}
+    for suite in sorted({key[0] for key in cases}):
+        groups[f"suite {suite}"] = lambda key, suite=suite: key[0] == suite
+    for label, member in groups.items():
+        for budget in sorted({key[3] for key in cases}):
+            found = [value for key, value in cases.items() if key[3] == budget and member(key)]
+            if found:
+                yield label, budget, found
+
+
 def ceiling_rows(records: list[dict]) -> list[str]:
     """The table's rows (markdown) for one evaluation's records."""
     cases: dict[tuple, dict[str, float]] = defaultdict(dict)
     for r in records:
         if r["method"] not in UNBUDGETED:
             cases[(r["suite"], r["name"], r["size"], r["budget"])][r["method"]] = r["speedup"]
-    groups = {name: lambda key, sizes=sizes: key[2] in sizes for name, sizes in REGIMES.items()}
-    for suite in sorted({key[0] for key in cases}):
-        groups[f"suite {suite}"] = lambda key, suite=suite: key[0] == suite
     rows = []
-    for label, member in groups.items():
-        for budget in sorted({key[3] for key in cases}):
-            found = [m for key, m in cases.items() if key[3] == budget and member(key)]
-            if not found:
-                continue
-            cells = [
-                geomean([top(m) / m[base] for m in found])
-                for top in (lambda m: max(m.values()), lambda m: m["guide"])
-                for base in BASES
-            ]
-            rows.append(
-                f"| {label} | {budget:,} | {len(found)} | "
-                + " | ".join(f"{x:.3f}" for x in cells)
-                + " |"
-            )
+    for label, budget, found in grouped(cases):
+        cells = [
+            geomean([top(m) / m[base] for m in found])
+            for top in (lambda m: max(m.values()), lambda m: m["guide"])
+            for base in BASES
+        ]
+        rows.append(
+            f"| {label} | {budget:,} | {len(found)} | "
+            + " | ".join(f"{x:.3f}" for x in cells)
+            + " |"
+        )
     return rows
 
 

@@ -27,12 +27,13 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 
+from evaluation_ceiling import grouped
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from src.config import CONF_DIR
 from src.unified.evaluation import run_case
-from src.unified.report import LARGE_REGIME, SMALL_REGIME, geomean
+from src.unified.report import geomean
 from src.unified.suites import SUITES, cases
 
 METHODS = ("saturation", "untrained")
@@ -49,29 +50,18 @@ def _config_yaml(overrides: list[str]) -> str:
 
 
 def ceiling_rows(speedups: dict[tuple, dict[str, float]]) -> list[str]:
-    """The table's rows, from {(suite, size, name, budget): {method or "bound": speedup,
+    """The table's rows, from {(suite, name, size, budget): {method or "bound": speedup,
     "fits": 1.0 or 0.0}}."""
-    groups = {
-        "small+medium": lambda key: key[1] in SMALL_REGIME,
-        "large+huge": lambda key: key[1] in LARGE_REGIME,
-    } | {
-        f"suite {suite}": lambda key, suite=suite: key[0] == suite
-        for suite in sorted({key[0] for key in speedups})
-    }
     rows = []
-    for label, member in groups.items():
-        for budget in sorted({key[3] for key in speedups}):
-            found = [s for key, s in speedups.items() if key[3] == budget and member(key)]
-            if not found:
-                continue
-            means = [geomean([s[m] for s in found]) for m in (*METHODS, "bound")]
-            over = [geomean([s["bound"] / s[m] for s in found]) for m in METHODS]
-            fits = sum(int(s["fits"]) for s in found)
-            rows.append(
-                f"| {label} | {budget:,} | {len(found)} | {fits} | "
-                + " | ".join(f"{x:.3f}" for x in (*means, *over))
-                + " |"
-            )
+    for label, budget, found in grouped(speedups):
+        means = [geomean([s[m] for s in found]) for m in (*METHODS, "bound")]
+        over = [geomean([s["bound"] / s[m] for s in found]) for m in METHODS]
+        fits = sum(int(s["fits"]) for s in found)
+        rows.append(
+            f"| {label} | {budget:,} | {len(found)} | {fits} | "
+            + " | ".join(f"{x:.3f}" for x in (*means, *over))
+            + " |"
+        )
     return rows
 
 
@@ -108,7 +98,7 @@ def main() -> None:
         ceiling = run_case(long, (case, "saturation", args.nodes))
         line = [f"long {ceiling['speedup']:.3f} ({ceiling['egraph_nodes']:,} e-nodes)"]
         for budget in budgets:
-            key = (case.suite, case.size, case.name, budget)
+            key = (case.suite, case.name, case.size, budget)
             for method in METHODS:
                 record = run_case(budgeted, (case, method, budget))
                 speedups[key][method] = record["speedup"]

@@ -70,7 +70,6 @@ class TaskPool:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.restarts = 0  # process pools rebuilt after a worker died (all maps)
         self._executor: ProcessPoolExecutor | None = None
         self._ray_started = False
 
@@ -108,7 +107,7 @@ class TaskPool:
         results: dict[int, Any] = {}
         submit = lambda k: self._fresh_executor().submit(fn, shared, tasks[k])  # noqa: E731
         pending: dict[Future, int] = {submit(k): k for k in range(len(tasks))}
-        given = 0  # results handed out so far, in order when ``ordered``
+        given = 0  # with ``ordered``: the results handed out so far
         restarts = 0
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -116,16 +115,17 @@ class TaskPool:
             for future in done:
                 index = pending.pop(future)
                 try:
-                    results[index] = future.result()
-                except BrokenProcessPool:
+                    value = future.result()
+                except BrokenProcessPool:  # a worker died: every unfinished task fails so
                     broken = True
-                    pending[future] = index  # rerun below
-                if not ordered and index in results:
-                    given += 1
-                    yield results.pop(index)
+                    pending[future] = index  # run again below
+                    continue
+                if ordered:
+                    results[index] = value
+                else:
+                    yield value
             if broken:
                 restarts += 1
-                self.restarts += 1
                 if restarts > self.settings.retries:
                     raise WorkerError(
                         f"a worker process died {restarts} times in one map of "
@@ -147,6 +147,9 @@ class TaskPool:
         if not ray.is_initialized():
             s = self.settings
             if s.address is None:
+                # a local Ray reports usage to its makers unless told not to; nothing of
+                # a run reaches the network (set the variable to 1 to allow it)
+                os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
                 ray.init(
                     num_cpus=s.ray_cpus or s.count(),
                     include_dashboard=False,

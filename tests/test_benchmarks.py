@@ -111,3 +111,14 @@ def test_saturation_ceiling_bounds_each_budget_by_the_long_run_where_the_input_f
     assert over[3] == "0" and over[7] == "1.000"  # input over the budget: no rule applies
     assert fits[3] == "1"
     assert float(fits[6]) > 1.0  # the long saturation finds something on a kernel that fits
+
+
+def test_bench_workers_runs():
+    command = [
+        sys.executable, "benchmarks/bench_workers.py", "data.selfplay.episode.max_steps=3",
+        "--trajectories", "2", "--workers", "1", "--backends", "process",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("| process | 1 |")]
+    assert all(float(cell) > 0 for cell in row.strip(" |").split(" | ")[2:])

@@ -172,6 +172,10 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
         "error: config actor.decisions must be one of approved, all, not 'some'"
     )
+    result = _train(tmp_path, "logger=csv", "data.selfplay.backend=dask")
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1] == (
+        "error: config data.selfplay: backend is one of process, ray, not 'dask'"
+    )
 
 
 def test_a_round_updates_on_every_decision(tmp_path):
