@@ -33,11 +33,13 @@ class WorkerError(RuntimeError):
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    backend: str = "process"
-    workers: int = 0  # 0: one per CPU core (of this machine; a Ray cluster has its own)
-    retries: int = 3  # reruns of the tasks whose worker died, per map
-    address: str | None = None  # ray: a cluster to join; None starts a local Ray
-    ray_cpus: int | None = None  # ray: the local Ray's CPUs; None: ``workers``
+    """A backend and its workers, as ``conf/ray`` and the backend's caller set them."""
+
+    backend: str
+    workers: int  # 0: one per CPU core (of this machine; a Ray cluster has its own)
+    retries: int  # reruns of the tasks whose worker died, per map
+    address: str | None  # ray: a cluster to join; None starts a local Ray
+    ray_cpus: int | None  # ray: the local Ray's CPUs; None: ``workers``
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:

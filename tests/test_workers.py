@@ -39,7 +39,7 @@ def failing(shared: object, task: int) -> int:
 @pytest.fixture(scope="module")
 def ray_pool():
     """One local Ray for the module (2 CPUs), shut down by this pool's close."""
-    pool = TaskPool(WorkerSettings("ray", 2, retries=2))
+    pool = TaskPool(WorkerSettings("ray", 2, 2, None, None))
     yield pool
     pool.close()
     import ray
@@ -52,7 +52,7 @@ def pool(request):
     if request.param == "ray":
         yield request.getfixturevalue("ray_pool")
     else:
-        pool = TaskPool(WorkerSettings("process", 2, retries=2))
+        pool = TaskPool(WorkerSettings("process", 2, 2, None, None))
         yield pool
         pool.close()
 
